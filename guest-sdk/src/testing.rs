@@ -1,0 +1,134 @@
+//! Native unit tests for packs and skills: a mock host.
+//!
+//! ```
+//! use gatehouse_guest::prelude::*;
+//! use gatehouse_guest::testing::MockHost;
+//!
+//! MockHost::new()
+//!     .at(1_700_000_000_000)
+//!     .config("greeting", "Hello")
+//!     .record("contacts", "c-1", "EU", &[("name", "Ada")])
+//!     .install();
+//! assert_eq!(host::now(), 1_700_000_000_000);
+//! assert_eq!(host::config("greeting").as_deref(), Some("Hello"));
+//! assert_eq!(host::find("contacts", &[("name", "Ada")], 10).unwrap().len(), 1);
+//! ```
+
+use std::cell::RefCell;
+
+use crate::types::{Evidence, Field, HostError, Level, Query, Timestamp};
+
+/// Answers host imports in native tests: fixed time, a seeded counter for
+/// randomness, configuration values, evidence records and a captured log.
+#[derive(Clone, Debug, Default)]
+pub struct MockHost {
+    now: Timestamp,
+    random: u64,
+    config: Vec<(String, String)>,
+    records: Vec<Evidence>,
+    logs: Vec<(Level, String)>,
+}
+
+thread_local! {
+    static MOCK: RefCell<MockHost> = RefCell::new(MockHost::default());
+}
+
+pub(crate) fn with_mock<R>(f: impl FnOnce(&mut MockHost) -> R) -> R {
+    MOCK.with(|m| f(&mut m.borrow_mut()))
+}
+
+impl MockHost {
+    /// An empty mock: time 0, no records, no configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the clock.
+    pub fn at(mut self, now: Timestamp) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Set a configuration value.
+    pub fn config(mut self, key: &str, value: &str) -> Self {
+        self.config.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Add an evidence record.
+    pub fn record(
+        mut self,
+        collection: &str,
+        id: &str,
+        partition: &str,
+        fields: &[(&str, &str)],
+    ) -> Self {
+        self.records.push(Evidence {
+            id: id.to_string(),
+            collection: collection.to_string(),
+            partition: partition.to_string(),
+            fields: fields
+                .iter()
+                .map(|(n, v)| Field {
+                    name: n.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+        });
+        self
+    }
+
+    /// Make this mock answer host calls on the current thread.
+    pub fn install(self) {
+        MOCK.with(|m| *m.borrow_mut() = self);
+    }
+
+    /// The lines logged on the current thread since the mock was installed.
+    pub fn logs() -> Vec<(Level, String)> {
+        with_mock(|m| m.logs.clone())
+    }
+
+    pub(crate) fn retrieve(&self, q: &Query) -> Result<Vec<Evidence>, HostError> {
+        if !self.records.iter().any(|r| r.collection == q.collection) {
+            return Err(HostError::UnknownCollection(q.collection.clone()));
+        }
+        Ok(self
+            .records
+            .iter()
+            .filter(|r| r.collection == q.collection)
+            .filter(|r| {
+                q.filter.iter().all(|f| {
+                    r.fields
+                        .iter()
+                        .any(|g| g.name == f.name && g.value == f.value)
+                })
+            })
+            .take(q.limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub(crate) fn random_u64(&mut self) -> u64 {
+        // splitmix64: deterministic, good enough for tests.
+        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn config_value(&self, key: &str) -> Option<String> {
+        self.config
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn log(&mut self, level: Level, msg: &str) {
+        self.logs.push((level, msg.to_string()));
+    }
+}

@@ -1,0 +1,47 @@
+//! gatehouse: run AI agents' skills and policy packs as sandboxed
+//! WebAssembly components, fail closed, with exact hashes.
+//!
+//! A **skill** component proposes actions from evidence; **policy pack**
+//! components judge each action (allow, deny, escalate, modify). The
+//! [`Sandbox`] runs every guest call in a fresh instance under fuel, memory,
+//! table, deadline, output and host-call limits; the [`pipeline`] combines
+//! the verdicts and fails closed when any pack traps, hits a limit or
+//! answers something malformed.
+//!
+//! ```no_run
+//! use gatehouse::{Sandbox, EngineOptions, Kind, Limits, pipeline, World, Dataset};
+//! use std::sync::Arc;
+//!
+//! let sandbox = Sandbox::new(EngineOptions::default())?;
+//! let skill = sandbox.load_file("email-outreach.wasm".as_ref(), Some(Kind::Skill))?;
+//! let brand = sandbox.load_file("brand.wasm".as_ref(), Some(Kind::Policy))?;
+//! let ctx: gatehouse::RunContext = serde_json::from_str(&std::fs::read_to_string("context.json")?)?;
+//! let dataset = Arc::new(Dataset::load("crm.json".as_ref())?);
+//! let report = pipeline::run(&sandbox, &skill, &[brand], &ctx, dataset, &Limits::default());
+//! for d in &report.decisions {
+//!     println!("{} -> {}", d.action.id, d.outcome);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod build;
+mod cache;
+mod error;
+mod evidence;
+mod imports;
+mod limits;
+mod model;
+pub mod pipeline;
+mod sandbox;
+
+pub use cache::wasmtime_version;
+pub use error::{EngineError, GuestError, LoadError};
+pub use evidence::{Dataset, DatasetError, MAX_RECORDS_PER_QUERY};
+pub use imports::{HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
+pub use limits::{LimitError, Limits};
+pub use model::*;
+pub use sandbox::{
+    Describe, EngineOptions, Guest, Kind, Metered, Metering, PolicySession, Sandbox, WIT_VERSION,
+};

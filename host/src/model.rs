@@ -1,0 +1,662 @@
+//! The data that crosses the sandbox boundary, as Rust types.
+//!
+//! Each type mirrors one type of the WIT package `gatehouse:agent` (see
+//! `wit/agent.wit`) and is lifted from / lowered into guests directly, so the
+//! same definitions serve the component ABI and the JSON formats of the CLI
+//! (actions, contexts, verdicts). JSON uses the WIT names in kebab-case;
+//! variants are tagged with `type` (actions) or `verdict` (verdicts).
+
+use serde::{Deserialize, Serialize};
+use wasmtime::component::{ComponentType, Lift, Lower};
+
+/// Milliseconds since the Unix epoch (UTC).
+pub type Timestamp = i64;
+
+/// How serious a finding or a rule is.
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
+#[component(enum)]
+#[repr(u8)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth knowing; never blocks on its own.
+    #[component(name = "info")]
+    Info,
+    /// Minor: style or hygiene.
+    #[component(name = "low")]
+    Low,
+    /// Should be fixed before sending.
+    #[component(name = "medium")]
+    Medium,
+    /// Blocks the action.
+    #[component(name = "high")]
+    High,
+    /// Blocks the action and may be a legal exposure.
+    #[component(name = "critical")]
+    Critical,
+}
+
+/// A named string value: a CRM field, a query filter or a run parameter.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Field name.
+    pub name: String,
+    /// Field value.
+    pub value: String,
+}
+
+/// One record of a system of record, as retrieved for a run.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Stable id, cited by actions and findings.
+    pub id: String,
+    /// The collection it came from.
+    pub collection: String,
+    /// The data partition (region) it lives in.
+    pub partition: String,
+    /// Its fields.
+    pub fields: Vec<Field>,
+}
+
+impl Evidence {
+    /// A field's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_str())
+    }
+}
+
+/// A retrieval request.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// The collection to search.
+    pub collection: String,
+    /// Equality filters, all of which must match.
+    pub filter: Vec<Field>,
+    /// The most records to return.
+    pub limit: u32,
+}
+
+/// Why a host import could not answer.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(variant)]
+#[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
+pub enum HostError {
+    /// The collection does not exist.
+    #[component(name = "unknown-collection")]
+    UnknownCollection(String),
+    /// The request was malformed.
+    #[component(name = "invalid-request")]
+    InvalidRequest(String),
+    /// The request was refused.
+    #[component(name = "denied")]
+    Denied(String),
+}
+
+/// A recipient's consent for the action's channel.
+#[derive(
+    ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
+#[component(enum)]
+#[repr(u8)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consent {
+    /// Recorded opt-in.
+    #[component(name = "granted")]
+    Granted,
+    /// Recorded opt-out.
+    #[component(name = "denied")]
+    Denied,
+    /// Nothing recorded.
+    #[component(name = "unknown")]
+    #[default]
+    Unknown,
+}
+
+/// Facts about a recipient, stamped by the host from the system of record.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Recipient {
+    /// The contact's id in the system of record.
+    #[component(name = "contact-id")]
+    pub contact_id: String,
+    /// Email address or E.164 phone number.
+    #[serde(default)]
+    pub address: String,
+    /// Data region.
+    #[serde(default)]
+    pub region: String,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(default)]
+    pub country: String,
+    /// Consent for the action's channel.
+    #[serde(default)]
+    pub consent: Consent,
+    /// A documented lawful basis other than consent.
+    #[component(name = "lawful-basis")]
+    #[serde(default)]
+    pub lawful_basis: Option<String>,
+    /// Offset from UTC in minutes.
+    #[component(name = "utc-offset-minutes")]
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
+    /// No earlier message to this contact on this channel.
+    #[component(name = "first-contact")]
+    #[serde(default)]
+    pub first_contact: bool,
+}
+
+/// An email to one recipient.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Email {
+    /// Who receives it.
+    pub to: Recipient,
+    /// Sender display name.
+    #[component(name = "from-name")]
+    #[serde(default)]
+    pub from_name: String,
+    /// Sender address.
+    #[component(name = "from-address")]
+    #[serde(default)]
+    pub from_address: String,
+    /// Reply-to address.
+    #[component(name = "reply-to")]
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Unsubscribe link.
+    #[component(name = "unsubscribe-url")]
+    #[serde(default)]
+    pub unsubscribe_url: Option<String>,
+    /// Sender's postal address.
+    #[component(name = "postal-address")]
+    #[serde(default)]
+    pub postal_address: Option<String>,
+    /// Commercial (promotional) message.
+    #[serde(default)]
+    pub commercial: bool,
+}
+
+/// A text message to one recipient.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Sms {
+    /// Who receives it.
+    pub to: Recipient,
+    /// Sender id or short code.
+    #[serde(default)]
+    pub sender: String,
+    /// Message text.
+    pub body: String,
+}
+
+/// A change to an ad campaign's daily budget.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AdBudgetChange {
+    /// The ad platform.
+    pub platform: String,
+    /// Campaign id.
+    #[component(name = "campaign-id")]
+    pub campaign_id: String,
+    /// Currency (ISO 4217).
+    pub currency: String,
+    /// Current daily budget in micros.
+    #[component(name = "current-daily-micros")]
+    pub current_daily_micros: i64,
+    /// Proposed daily budget in micros.
+    #[component(name = "proposed-daily-micros")]
+    pub proposed_daily_micros: i64,
+    /// Ad copy shown with the change.
+    #[component(name = "ad-copy")]
+    #[serde(default)]
+    pub ad_copy: Option<String>,
+}
+
+/// What an audience update does.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[component(enum)]
+#[repr(u8)]
+#[serde(rename_all = "kebab-case")]
+pub enum AudienceOperation {
+    /// Add the contacts.
+    #[component(name = "add")]
+    Add,
+    /// Remove the contacts.
+    #[component(name = "remove")]
+    Remove,
+    /// Replace the audience.
+    #[component(name = "replace")]
+    Replace,
+    /// Export the contacts to the platform.
+    #[component(name = "export")]
+    Export,
+}
+
+/// A change to an audience on a platform.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AudienceUpdate {
+    /// The platform.
+    pub platform: String,
+    /// The platform's data region.
+    #[component(name = "platform-region")]
+    pub platform_region: String,
+    /// Audience id.
+    #[component(name = "audience-id")]
+    pub audience_id: String,
+    /// What to do.
+    pub operation: AudienceOperation,
+    /// Contacts concerned.
+    #[component(name = "contact-ids")]
+    #[serde(default)]
+    pub contact_ids: Vec<String>,
+    /// Contact fields sent to the platform.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Targeting attributes.
+    #[serde(default)]
+    pub targeting: Vec<String>,
+}
+
+/// Any other action.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GenericAction {
+    /// Action kind name.
+    pub kind: String,
+    /// Parameters as a JSON document.
+    #[component(name = "payload-json")]
+    pub payload_json: String,
+}
+
+/// The action itself, by kind.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(variant)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum ActionKind {
+    /// Send an email.
+    #[component(name = "email")]
+    Email(Email),
+    /// Send a text message.
+    #[component(name = "sms")]
+    Sms(Sms),
+    /// Change an ad budget.
+    #[component(name = "ad-budget")]
+    AdBudget(AdBudgetChange),
+    /// Update an audience.
+    #[component(name = "audience")]
+    Audience(AudienceUpdate),
+    /// Anything else.
+    #[component(name = "generic")]
+    Generic(GenericAction),
+}
+
+impl ActionKind {
+    /// The kind's name as in WIT and JSON (`email`, `sms`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Sms(_) => "sms",
+            Self::AdBudget(_) => "ad-budget",
+            Self::Audience(_) => "audience",
+            Self::Generic(_) => "generic",
+        }
+    }
+}
+
+/// An amount of money.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Currency (ISO 4217).
+    pub currency: String,
+    /// Millionths of the currency unit.
+    pub micros: i64,
+}
+
+impl Default for Money {
+    fn default() -> Self {
+        Self {
+            currency: "USD".to_string(),
+            micros: 0,
+        }
+    }
+}
+
+/// An action a skill proposes.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Action {
+    /// Unique within the run.
+    pub id: String,
+    /// The agent proposing it.
+    #[serde(default)]
+    pub agent: String,
+    /// The data region it touches.
+    #[serde(default)]
+    pub region: String,
+    /// Expected cost.
+    #[component(name = "estimated-cost")]
+    #[serde(default)]
+    pub estimated_cost: Money,
+    /// Evidence ids it relies on.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// Why, in one sentence.
+    #[serde(default)]
+    pub rationale: String,
+    /// The action.
+    pub kind: ActionKind,
+}
+
+impl Action {
+    /// The recipient, for actions sent to one person.
+    pub fn recipient(&self) -> Option<&Recipient> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(&e.to),
+            ActionKind::Sms(s) => Some(&s.to),
+            _ => None,
+        }
+    }
+
+    /// The recipient, mutably.
+    pub fn recipient_mut(&mut self) -> Option<&mut Recipient> {
+        match &mut self.kind {
+            ActionKind::Email(e) => Some(&mut e.to),
+            ActionKind::Sms(s) => Some(&mut s.to),
+            _ => None,
+        }
+    }
+}
+
+/// What a run is about.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunContext {
+    /// Unique run id.
+    #[component(name = "run-id")]
+    pub run_id: String,
+    /// The agent running.
+    pub agent: String,
+    /// The data partition the run is confined to.
+    pub partition: String,
+    /// Cohort or segment.
+    #[serde(default)]
+    pub cohort: Option<String>,
+    /// Campaign.
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// The run's clock.
+    pub now: Timestamp,
+    /// Parameters for the skill.
+    #[serde(default)]
+    pub params: Vec<Field>,
+}
+
+/// Where in an action a finding points.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    /// The field.
+    pub field: String,
+    /// Start byte offset.
+    pub start: u32,
+    /// End byte offset (exclusive).
+    pub end: u32,
+    /// The offending text.
+    pub excerpt: String,
+}
+
+/// One reason behind a verdict.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// The rule that fired.
+    pub rule: String,
+    /// How serious.
+    pub severity: Severity,
+    /// A message a marketer understands.
+    pub message: String,
+    /// Evidence ids relied on.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// Where in the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Span>,
+}
+
+impl Finding {
+    /// A finding with no evidence and no location.
+    pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Self {
+            rule: rule.to_string(),
+            severity,
+            message: message.into(),
+            evidence: Vec::new(),
+            location: None,
+        }
+    }
+}
+
+/// An action changed by a policy.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct Modification {
+    /// The changed action.
+    pub action: Action,
+    /// Why.
+    pub findings: Vec<Finding>,
+}
+
+/// A policy's judgement of one action.
+///
+/// JSON: `{"verdict": "allow"}`, `{"verdict": "deny", "findings": [...]}`,
+/// `{"verdict": "modify", "findings": [...], "action": {...}}`.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(variant)]
+#[serde(into = "VerdictJson", try_from = "VerdictJson")]
+pub enum Verdict {
+    /// Nothing to object to.
+    #[component(name = "allow")]
+    Allow,
+    /// Must not happen.
+    #[component(name = "deny")]
+    Deny(Vec<Finding>),
+    /// A human must decide.
+    #[component(name = "escalate")]
+    Escalate(Vec<Finding>),
+    /// May happen once changed.
+    #[component(name = "modify")]
+    Modify(Modification),
+}
+
+impl Verdict {
+    /// `allow`, `deny`, `escalate` or `modify`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny(_) => "deny",
+            Self::Escalate(_) => "escalate",
+            Self::Modify(_) => "modify",
+        }
+    }
+
+    /// The findings behind the verdict.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Self::Allow => &[],
+            Self::Deny(f) | Self::Escalate(f) => f,
+            Self::Modify(m) => &m.findings,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerdictJson {
+    verdict: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<Box<Action>>,
+}
+
+impl From<Verdict> for VerdictJson {
+    fn from(v: Verdict) -> Self {
+        let verdict = v.name().to_string();
+        match v {
+            Verdict::Allow => Self {
+                verdict,
+                findings: Vec::new(),
+                action: None,
+            },
+            Verdict::Deny(findings) | Verdict::Escalate(findings) => Self {
+                verdict,
+                findings,
+                action: None,
+            },
+            Verdict::Modify(m) => Self {
+                verdict,
+                findings: m.findings,
+                action: Some(Box::new(m.action)),
+            },
+        }
+    }
+}
+
+impl TryFrom<VerdictJson> for Verdict {
+    type Error = String;
+    fn try_from(j: VerdictJson) -> Result<Self, String> {
+        match (j.verdict.as_str(), j.action) {
+            ("allow", None) => Ok(Self::Allow),
+            ("deny", None) => Ok(Self::Deny(j.findings)),
+            ("escalate", None) => Ok(Self::Escalate(j.findings)),
+            ("modify", Some(action)) => Ok(Self::Modify(Modification {
+                action: *action,
+                findings: j.findings,
+            })),
+            ("modify", None) => Err("a `modify` verdict needs an `action`".to_string()),
+            (v @ ("allow" | "deny" | "escalate"), Some(_)) => {
+                Err(format!("a `{v}` verdict takes no `action`"))
+            }
+            (other, _) => Err(format!(
+                "unknown verdict `{other}` (expected allow, deny, escalate or modify)"
+            )),
+        }
+    }
+}
+
+/// One rule of a pack.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: String,
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// What it checks.
+    pub description: String,
+}
+
+/// What a policy pack says about itself.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct PackInfo {
+    /// Pack name.
+    pub name: String,
+    /// Pack version.
+    pub version: String,
+    /// Its rules.
+    pub rules: Vec<RuleInfo>,
+    /// SDK it was built with.
+    pub sdk: Option<String>,
+}
+
+/// What a skill says about itself.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(record)]
+#[serde(deny_unknown_fields)]
+pub struct SkillInfo {
+    /// Skill name.
+    pub name: String,
+    /// Skill version.
+    pub version: String,
+    /// SDK it was built with.
+    pub sdk: Option<String>,
+}
+
+/// Why a skill proposed nothing.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[component(variant)]
+#[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
+pub enum SkillError {
+    /// The context lacks something.
+    #[component(name = "invalid-context")]
+    InvalidContext(String),
+    /// A host import failed.
+    #[component(name = "host")]
+    Host(HostError),
+    /// Anything else.
+    #[component(name = "failed")]
+    Failed(String),
+}
+
+/// Log levels.
+#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[component(enum)]
+#[repr(u8)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    /// Detail.
+    #[component(name = "debug")]
+    Debug,
+    /// Progress.
+    #[component(name = "info")]
+    Info,
+    /// Unexpected but handled.
+    #[component(name = "warn")]
+    Warn,
+    /// Failed.
+    #[component(name = "error")]
+    Error,
+}

@@ -1,0 +1,460 @@
+//! act → validate: a skill proposes, every pack judges, and the verdicts
+//! combine into one decision per action. Any failure blocks the action.
+//!
+//! Combining verdicts: any deny wins, then any escalate; otherwise, if a
+//! pack modified the action, every pack judges the modified action again
+//! (up to [`MAX_ROUNDS`] rounds) so that each pack has seen the exact final
+//! action; otherwise allow.
+//!
+//! Fail closed: a pack that traps, hits a limit or answers something
+//! malformed adds a critical `gatehouse.fail-closed` finding and the action
+//! is denied; so is an action no pack judged.
+
+use crate::error::GuestError;
+use crate::evidence::Dataset;
+use crate::imports::World;
+use crate::limits::Limits;
+use crate::model::{
+    Action, ActionKind, Consent, Finding, RunContext, Severity, SkillError, Verdict,
+};
+use crate::sandbox::{Guest, Metering, Sandbox};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Rounds of re-validation after modifications before gatehouse gives up
+/// and escalates.
+pub const MAX_ROUNDS: u32 = 3;
+
+/// Rule id of the findings gatehouse adds when it blocks an action because
+/// a pack failed.
+pub const FAIL_CLOSED: &str = "gatehouse.fail-closed";
+
+/// The decision on one action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every pack allowed it.
+    Allow,
+    /// Allowed once changed as in `final-action`.
+    Modify,
+    /// A human must decide.
+    Escalate,
+    /// Blocked.
+    Deny,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Allow => "allow",
+            Self::Modify => "modify",
+            Self::Escalate => "escalate",
+            Self::Deny => "deny",
+        })
+    }
+}
+
+/// A component as a run used it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ComponentRef {
+    /// Its own name (from `describe`).
+    pub name: String,
+    /// Its own version.
+    pub version: String,
+    /// blake3 of its bytes.
+    pub hash: String,
+}
+
+impl ComponentRef {
+    /// The reference of a loaded guest.
+    pub fn of(guest: &Guest) -> Self {
+        let (name, version) = match &guest.describe {
+            crate::sandbox::Describe::Policy(p) => (p.name.clone(), p.version.clone()),
+            crate::sandbox::Describe::Skill(s) => (s.name.clone(), s.version.clone()),
+        };
+        Self {
+            name,
+            version,
+            hash: guest.hash.to_hex().to_string(),
+        }
+    }
+}
+
+/// One pack's judgement of one action in one round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PackRun {
+    /// The pack.
+    pub pack: ComponentRef,
+    /// The round (0 first; later rounds judge a modified action).
+    pub round: u32,
+    /// The verdict, when the pack answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Why there is no verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<GuestError>,
+    /// What the call used.
+    pub metering: Metering,
+}
+
+/// The decision on one proposed action, with every reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Decision {
+    /// The action as proposed (recipient facts as stamped by the host).
+    pub action: Action,
+    /// The decision.
+    pub outcome: Outcome,
+    /// The action to perform when the outcome is `modify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_action: Option<Action>,
+    /// Every finding, in pack order.
+    pub findings: Vec<Finding>,
+    /// True when the action was blocked because something failed.
+    pub fail_closed: bool,
+    /// Each pack's own result.
+    pub packs: Vec<PackRun>,
+}
+
+/// The act stage's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ActReport {
+    /// The skill.
+    pub skill: ComponentRef,
+    /// The actions proposed (empty when it failed).
+    pub proposed: usize,
+    /// The skill's own error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill_error: Option<SkillError>,
+    /// Why the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<GuestError>,
+    /// What the call used.
+    pub metering: Metering,
+}
+
+/// A whole run: what was proposed and what was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunReport {
+    /// The run's context.
+    pub context: RunContext,
+    /// The engine's fingerprint (configuration and wasmtime version).
+    pub engine: String,
+    /// The packs judging, in order.
+    pub packs: Vec<ComponentRef>,
+    /// The act stage, when a skill ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<ActReport>,
+    /// One decision per action.
+    pub decisions: Vec<Decision>,
+}
+
+/// Act then validate: run the skill, stamp recipient facts from `dataset`,
+/// and judge every proposed action with every pack.
+pub fn run(
+    sandbox: &Sandbox,
+    skill: &Guest,
+    packs: &[Guest],
+    ctx: &RunContext,
+    dataset: Arc<Dataset>,
+    limits: &Limits,
+) -> RunReport {
+    let world = World::new(dataset.clone(), &ctx.partition, ctx.now, &ctx.run_id);
+    let m = sandbox.act(skill, ctx, world.clone(), limits);
+    let (actions, skill_error, error) = match m.result {
+        Ok(Ok(actions)) => (actions, None, None),
+        Ok(Err(e)) => (Vec::new(), Some(e), None),
+        Err(e) => (Vec::new(), None, Some(e)),
+    };
+    let act = ActReport {
+        skill: ComponentRef::of(skill),
+        proposed: actions.len(),
+        skill_error,
+        error,
+        metering: m.metering,
+    };
+    let mut report = validate_all(sandbox, packs, actions, ctx, Some(&dataset), world, limits);
+    report.act = Some(act);
+    report
+}
+
+/// Judge `actions` with every pack. With a dataset, recipient facts are
+/// stamped from it first (an unknown recipient is denied); without one the
+/// facts in the actions are taken as given.
+pub fn validate_all(
+    sandbox: &Sandbox,
+    packs: &[Guest],
+    actions: Vec<Action>,
+    ctx: &RunContext,
+    dataset: Option<&Dataset>,
+    world: World,
+    limits: &Limits,
+) -> RunReport {
+    let mut seen = std::collections::HashSet::new();
+    let decisions = actions
+        .into_iter()
+        .map(|mut action| {
+            let mut blocked = Vec::new();
+            if !seen.insert(action.id.clone()) {
+                blocked.push(Finding::new(
+                    FAIL_CLOSED,
+                    Severity::Critical,
+                    format!("action id `{}` is used twice in this run", action.id),
+                ));
+            }
+            if action.agent.is_empty() {
+                action.agent = ctx.agent.clone();
+            } else if action.agent != ctx.agent {
+                blocked.push(Finding::new(
+                    FAIL_CLOSED,
+                    Severity::Critical,
+                    format!(
+                        "action names agent `{}` but the run is agent `{}`",
+                        action.agent, ctx.agent
+                    ),
+                ));
+            }
+            if let Some(dataset) = dataset
+                && let Err(f) = stamp_recipient(&mut action, dataset)
+            {
+                blocked.push(f);
+            }
+            if blocked.is_empty() {
+                decide(sandbox, packs, action, ctx, dataset, &world, limits)
+            } else {
+                Decision {
+                    action,
+                    outcome: Outcome::Deny,
+                    final_action: None,
+                    findings: blocked,
+                    fail_closed: true,
+                    packs: Vec::new(),
+                }
+            }
+        })
+        .collect();
+    RunReport {
+        context: ctx.clone(),
+        engine: sandbox.fingerprint(),
+        packs: packs.iter().map(ComponentRef::of).collect(),
+        act: None,
+        decisions,
+    }
+}
+
+/// Judge one action with every pack and combine the verdicts.
+pub fn decide(
+    sandbox: &Sandbox,
+    packs: &[Guest],
+    action: Action,
+    ctx: &RunContext,
+    dataset: Option<&Dataset>,
+    world: &World,
+    limits: &Limits,
+) -> Decision {
+    if packs.is_empty() {
+        let f = Finding::new(
+            FAIL_CLOSED,
+            Severity::Critical,
+            "no policy pack judged this action",
+        );
+        return Decision {
+            action,
+            outcome: Outcome::Deny,
+            final_action: None,
+            findings: vec![f],
+            fail_closed: true,
+            packs: Vec::new(),
+        };
+    }
+    let mut current = action.clone();
+    let mut findings = Vec::new();
+    let mut runs = Vec::new();
+    let mut fail_closed = false;
+    for round in 0..MAX_ROUNDS {
+        let (mut deny, mut escalate, mut changed) = (false, false, false);
+        for pack in packs {
+            let m = sandbox.validate(pack, &current, ctx, world.clone(), limits);
+            let pack_ref = ComponentRef::of(pack);
+            let (verdict, error) = match m.result {
+                Ok(v) => match check_modification(&current, &v) {
+                    Ok(()) => (Some(v), None),
+                    Err(reason) => (None, Some(GuestError::BadOutput { reason })),
+                },
+                Err(e) => (None, Some(e)),
+            };
+            match (&verdict, &error) {
+                (_, Some(e)) => {
+                    deny = true;
+                    fail_closed = true;
+                    findings.push(Finding::new(
+                        FAIL_CLOSED,
+                        Severity::Critical,
+                        format!("pack `{}` failed: {e}", pack_ref.name),
+                    ));
+                }
+                (Some(Verdict::Allow), None) => {}
+                (Some(Verdict::Deny(f)), None) => {
+                    deny = true;
+                    findings.extend(nonempty(f, &pack_ref.name, "deny"));
+                }
+                (Some(Verdict::Escalate(f)), None) => {
+                    escalate = true;
+                    findings.extend(nonempty(f, &pack_ref.name, "escalate"));
+                }
+                (Some(Verdict::Modify(m)), None) => {
+                    let mut next = m.action.clone();
+                    if let Some(dataset) = dataset
+                        && let Err(f) = stamp_recipient(&mut next, dataset)
+                    {
+                        deny = true;
+                        fail_closed = true;
+                        findings.push(f);
+                    }
+                    findings.extend(nonempty(&m.findings, &pack_ref.name, "modify"));
+                    if next != current {
+                        current = next;
+                        changed = true;
+                    }
+                }
+                (None, None) => {}
+            }
+            runs.push(PackRun {
+                pack: pack_ref,
+                round,
+                verdict,
+                error,
+                metering: m.metering,
+            });
+            if deny && fail_closed {
+                break;
+            }
+        }
+        let outcome = if deny {
+            Outcome::Deny
+        } else if escalate {
+            Outcome::Escalate
+        } else if changed {
+            if round + 1 == MAX_ROUNDS {
+                findings.push(Finding::new(
+                    "gatehouse.modify-unsettled",
+                    Severity::High,
+                    format!("packs kept modifying the action for {MAX_ROUNDS} rounds; a human must decide"),
+                ));
+                Outcome::Escalate
+            } else {
+                continue;
+            }
+        } else if current != action {
+            Outcome::Modify
+        } else {
+            Outcome::Allow
+        };
+        let final_action = (outcome == Outcome::Modify).then_some(current);
+        return Decision {
+            action,
+            outcome,
+            final_action,
+            findings,
+            fail_closed,
+            packs: runs,
+        };
+    }
+    Decision {
+        action,
+        outcome: Outcome::Escalate,
+        final_action: None,
+        findings,
+        fail_closed,
+        packs: runs,
+    }
+}
+
+/// A deny or escalate without reasons still counts; gatehouse adds one so
+/// the record says who decided.
+fn nonempty(findings: &[Finding], pack: &str, verdict: &str) -> Vec<Finding> {
+    if findings.is_empty() {
+        vec![Finding::new(
+            &format!("{pack}.unexplained"),
+            Severity::High,
+            format!("pack `{pack}` answered {verdict} without a finding"),
+        )]
+    } else {
+        findings.to_vec()
+    }
+}
+
+/// A pack may change an action's content, never its identity: the id,
+/// agent, kind and recipient stay; the change must come with a reason.
+fn check_modification(original: &Action, verdict: &Verdict) -> Result<(), String> {
+    let Verdict::Modify(m) = verdict else {
+        return Ok(());
+    };
+    let changed = &m.action;
+    if changed.id != original.id
+        || changed.agent != original.agent
+        || changed.region != original.region
+    {
+        return Err("a modification changed the action's id, agent or region".to_string());
+    }
+    if changed.kind.name() != original.kind.name() {
+        return Err(format!(
+            "a modification turned a `{}` action into `{}`",
+            original.kind.name(),
+            changed.kind.name()
+        ));
+    }
+    if changed.recipient().map(|r| &r.contact_id) != original.recipient().map(|r| &r.contact_id) {
+        return Err("a modification changed the recipient".to_string());
+    }
+    if m.findings.is_empty() {
+        return Err("a modification came without a finding".to_string());
+    }
+    Ok(())
+}
+
+/// Overwrite an action's recipient facts from the system of record, so
+/// packs can trust them whatever the skill wrote.
+pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), Finding> {
+    let channel = match &action.kind {
+        ActionKind::Email(_) => "email",
+        ActionKind::Sms(_) => "sms",
+        _ => return Ok(()),
+    };
+    let Some(r) = action.recipient_mut() else {
+        return Ok(());
+    };
+    let Some(contact) = dataset.get("contacts", &r.contact_id) else {
+        return Err(Finding::new(
+            "gatehouse.unknown-recipient",
+            Severity::Critical,
+            format!(
+                "recipient `{}` is not in the system of record",
+                r.contact_id
+            ),
+        ));
+    };
+    let field = |name: &str| contact.get(name).map(str::to_string);
+    r.address = field(if channel == "email" { "email" } else { "phone" }).unwrap_or_default();
+    r.region = contact.partition.clone();
+    r.country = field("country").unwrap_or_default();
+    r.consent = match contact.get(&format!("consent_{channel}")) {
+        Some("granted" | "true" | "yes") => Consent::Granted,
+        Some("denied" | "false" | "no") => Consent::Denied,
+        _ => Consent::Unknown,
+    };
+    r.lawful_basis = field("lawful_basis");
+    r.utc_offset_minutes = contact
+        .get("utc_offset_minutes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let id = r.contact_id.clone();
+    r.first_contact = !dataset
+        .find("history", "contact_id", &id)
+        .any(|h| h.get("channel") == Some(channel));
+    Ok(())
+}

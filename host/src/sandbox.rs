@@ -1,0 +1,837 @@
+//! The sandbox: a wasmtime engine that runs skill and policy components
+//! under per-call limits and returns their results with metering.
+//!
+//! It knows nothing of registries, audit logs or governance: it loads a
+//! component, checks it against the contract, and runs one call at a time
+//! in a fresh store (or a reused one, see [`PolicySession`]).
+
+use crate::cache::{self, Cache};
+use crate::error::{EngineError, GuestError, LoadError};
+use crate::imports::{self, HostCall, HostState, World};
+use crate::limits::{LimitError, Limits};
+use crate::model::{Action, PackInfo, RunContext, SkillError, SkillInfo, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower,
+};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
+    Trap,
+};
+
+/// The WIT package version this host implements.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// How often the epoch ticks; deadlines are whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Engine-wide settings: bounds for every call's limits, the instance pool,
+/// the compiled-code cache.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// The largest `memory_bytes` any call may be given (the pool's slot size).
+    pub max_memory_bytes: u64,
+    /// Instances that may be live at once (the pool's size).
+    pub pool_size: u32,
+    /// The wasm stack available to a call, in bytes.
+    pub max_wasm_stack: usize,
+    /// Where compiled code is cached; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            max_memory_bytes: 4 << 30,
+            pool_size: 64,
+            max_wasm_stack: 512 << 10,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Which world a component implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Exports `gatehouse:agent/skill`.
+    Skill,
+    /// Exports `gatehouse:agent/policy`.
+    Policy,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Skill => "skill (world `skill-world`)",
+            Self::Policy => "policy pack (world `policy-world`)",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Skill => "skill",
+            Self::Policy => "policy",
+        })
+    }
+}
+
+/// What a component says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Describe {
+    /// A skill.
+    Skill(SkillInfo),
+    /// A policy pack.
+    Policy(PackInfo),
+}
+
+/// Metering of one guest call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Metering {
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// The most linear memory the instance held, in bytes.
+    pub peak_memory_bytes: u64,
+    /// Wall-clock time of the call including instantiation, in microseconds.
+    pub duration_us: u64,
+    /// Every host import call and its answer, in order.
+    pub host_calls: Vec<HostCall>,
+}
+
+/// The result of one guest call and what it cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metered<T> {
+    /// The guest's answer, or why there is none.
+    pub result: Result<T, GuestError>,
+    /// What the call used.
+    pub metering: Metering,
+}
+
+/// A loaded component: its identity, its world and its compiled code.
+#[derive(Clone)]
+pub struct Guest {
+    /// blake3 of the component's bytes.
+    pub hash: blake3::Hash,
+    /// Size of the component in bytes.
+    pub size: usize,
+    /// A display name (file name or hash).
+    pub name: String,
+    /// Its world.
+    pub kind: Kind,
+    /// The gatehouse interface it exports, as named in the component
+    /// (e.g. `gatehouse:agent/policy@0.1.0`).
+    pub export: String,
+    /// Its imports, as named in the component.
+    pub imports: Vec<String>,
+    /// Its own description (from `describe`).
+    pub describe: Describe,
+    /// Whether the compiled code came from the cache.
+    pub from_cache: bool,
+    /// Time to compile or load from cache, in microseconds.
+    pub load_us: u64,
+    config: Arc<BTreeMap<String, String>>,
+    pre: InstancePre<HostState>,
+    describe_fn: ComponentExportIndex,
+    main_fn: ComponentExportIndex,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest")
+            .field("name", &self.name)
+            .field("hash", &self.hash.to_hex())
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl Guest {
+    /// Configuration values served to the guest through `host.config`.
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The configuration served to the guest.
+    pub fn config(&self) -> &BTreeMap<String, String> {
+        &self.config
+    }
+
+    /// The pack's own description, if a policy.
+    pub fn pack_info(&self) -> Option<&PackInfo> {
+        match &self.describe {
+            Describe::Policy(p) => Some(p),
+            Describe::Skill(_) => None,
+        }
+    }
+
+    /// The guest's name as it describes itself.
+    pub fn own_name(&self) -> &str {
+        match &self.describe {
+            Describe::Policy(p) => &p.name,
+            Describe::Skill(s) => &s.name,
+        }
+    }
+}
+
+/// Runs components. Cheap to share across threads (`&Sandbox` is enough).
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<HostState>,
+    options: EngineOptions,
+    cache: Option<Cache>,
+    ticker: Ticker,
+}
+
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Sandbox {
+    /// An engine with gatehouse's deterministic configuration.
+    pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(options.pool_size)
+            .total_core_instances(options.pool_size * 4)
+            .total_memories(options.pool_size * 2)
+            .total_tables(options.pool_size * 4)
+            .max_memories_per_component(4)
+            .max_memory_size(options.max_memory_bytes as usize)
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            // Threads are compiled out (wasmtime without the `threads` feature).
+            .cranelift_nan_canonicalization(true)
+            .relaxed_simd_deterministic(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            .max_wasm_stack(options.max_wasm_stack)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        imports::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let cache = match &options.cache_dir {
+            Some(dir) => Some(Cache::open(dir, &engine)?),
+            None => None,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("gatehouse-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?
+        };
+        Ok(Self {
+            engine,
+            linker,
+            options,
+            cache,
+            ticker: Ticker {
+                stop,
+                thread: Some(thread),
+            },
+        })
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// A fingerprint of the engine configuration and wasmtime version; two
+    /// hosts with the same fingerprint produce the same fuel figures.
+    pub fn fingerprint(&self) -> String {
+        cache::engine_fingerprint(&self.engine)
+    }
+
+    /// Check that `limits` fit this engine.
+    pub fn check_limits(&self, limits: &Limits) -> Result<(), EngineError> {
+        if limits.memory_bytes > self.options.max_memory_bytes {
+            return Err(EngineError::LimitTooLarge {
+                what: "memory limit",
+                requested: limits.memory_bytes,
+                maximum: self.options.max_memory_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Load a component from a file; see [`Sandbox::load`].
+    pub fn load_file(&self, path: &Path, expect: Option<Kind>) -> Result<Guest, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        self.load(&bytes, &name, expect)
+    }
+
+    /// Load a component: check it is a component of the expected world
+    /// (`None`: either) built for a compatible WIT version, importing only
+    /// what gatehouse provides; compile it (or take it from the cache); run
+    /// its `describe` once under default limits.
+    pub fn load(&self, bytes: &[u8], name: &str, expect: Option<Kind>) -> Result<Guest, LoadError> {
+        let name = name.to_string();
+        check_header(bytes, &name)?;
+        let hash = blake3::hash(bytes);
+        let started = Instant::now();
+        let cached = self.cache.as_ref().and_then(|c| c.get(&self.engine, &hash));
+        let from_cache = cached.is_some();
+        let component = match cached {
+            Some(c) => c,
+            None => {
+                let c = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+                    name: name.clone(),
+                    reason: first_line(&e),
+                })?;
+                if let Some(cache) = &self.cache {
+                    cache.put(&hash, &c);
+                }
+                c
+            }
+        };
+        let load_us = started.elapsed().as_micros() as u64;
+        let (kind, export, imports) = classify(&self.engine, &component, &name)?;
+        if let Some(expected) = expect
+            && expected != kind
+        {
+            return Err(LoadError::WrongWorld {
+                name,
+                expected: expected.noun().to_string(),
+                found: kind.noun().to_string(),
+            });
+        }
+        let contract = |reason: String| LoadError::Contract {
+            name: name.clone(),
+            reason,
+        };
+        let iface = component
+            .get_export_index(None, export.as_str())
+            .ok_or_else(|| contract(format!("export `{export}` not found")))?;
+        let describe_fn = component
+            .get_export_index(Some(&iface), "describe")
+            .ok_or_else(|| contract(format!("`{export}` has no function `describe`")))?;
+        let main_name = match kind {
+            Kind::Skill => "act",
+            Kind::Policy => "validate",
+        };
+        let main_fn = component
+            .get_export_index(Some(&iface), main_name)
+            .ok_or_else(|| contract(format!("`{export}` has no function `{main_name}`")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| contract(first_line(&e)))?;
+        let mut guest = Guest {
+            hash,
+            size: bytes.len(),
+            name: name.clone(),
+            kind,
+            export,
+            imports,
+            describe: Describe::Skill(SkillInfo {
+                name: String::new(),
+                version: String::new(),
+                sdk: None,
+            }),
+            from_cache,
+            load_us,
+            config: Arc::new(BTreeMap::new()),
+            pre,
+            describe_fn,
+            main_fn,
+        };
+        guest.describe = self.describe(&guest).map_err(|error| match error {
+            GuestError::BadOutput { reason } => contract(reason),
+            error => LoadError::Describe {
+                name: name.clone(),
+                error,
+            },
+        })?;
+        Ok(guest)
+    }
+
+    fn describe(&self, guest: &Guest) -> Result<Describe, GuestError> {
+        let world = World::new(
+            Arc::new(crate::evidence::Dataset::empty()),
+            "",
+            0,
+            "describe",
+        );
+        let limits = Limits::default();
+        match guest.kind {
+            Kind::Policy => {
+                let m = self.call::<(), (PackInfo,)>(
+                    guest,
+                    guest.describe_fn,
+                    (),
+                    &limits,
+                    world,
+                    "describe",
+                );
+                m.result.map(|(p,)| Describe::Policy(p))
+            }
+            Kind::Skill => {
+                let m = self.call::<(), (SkillInfo,)>(
+                    guest,
+                    guest.describe_fn,
+                    (),
+                    &limits,
+                    world,
+                    "describe",
+                );
+                m.result.map(|(s,)| Describe::Skill(s))
+            }
+        }
+    }
+
+    /// Run a skill's `act` in a fresh instance.
+    pub fn act(
+        &self,
+        skill: &Guest,
+        ctx: &RunContext,
+        world: World,
+        limits: &Limits,
+    ) -> Metered<Result<Vec<Action>, SkillError>> {
+        if skill.kind != Kind::Skill {
+            return wrong_kind(skill);
+        }
+        let m = self.call::<(&RunContext,), (Result<Vec<Action>, SkillError>,)>(
+            skill,
+            skill.main_fn,
+            (ctx,),
+            limits,
+            world,
+            "act",
+        );
+        Metered {
+            result: m.result.map(|(r,)| r),
+            metering: m.metering,
+        }
+    }
+
+    /// Run a pack's `validate` on one action in a fresh instance.
+    pub fn validate(
+        &self,
+        pack: &Guest,
+        action: &Action,
+        ctx: &RunContext,
+        world: World,
+        limits: &Limits,
+    ) -> Metered<Verdict> {
+        if pack.kind != Kind::Policy {
+            return wrong_kind(pack);
+        }
+        let stream = format!("validate/{}", action.id);
+        let m = self.call::<(&Action, &RunContext), (Verdict,)>(
+            pack,
+            pack.main_fn,
+            (action, ctx),
+            limits,
+            world,
+            &stream,
+        );
+        Metered {
+            result: m.result.map(|(v,)| v),
+            metering: m.metering,
+        }
+    }
+
+    /// Keep one instance of `pack` for many decisions (faster, less
+    /// isolated: state a pack keeps between calls is visible to the next).
+    pub fn session<'a>(
+        &'a self,
+        pack: &'a Guest,
+        world: World,
+        limits: &Limits,
+    ) -> PolicySession<'a> {
+        PolicySession {
+            sandbox: self,
+            pack,
+            world,
+            limits: limits.clone(),
+            live: None,
+        }
+    }
+
+    fn new_store(
+        &self,
+        guest: &Guest,
+        limits: &Limits,
+        world: World,
+        stream: &str,
+    ) -> Store<HostState> {
+        let state = HostState::new(
+            limits,
+            world,
+            format!("{}/{}", guest.hash.to_hex(), stream),
+            guest.config.clone(),
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store
+    }
+
+    fn arm(store: &mut Store<HostState>, limits: &Limits) -> Result<(), GuestError> {
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .map_err(|e| GuestError::Instantiate {
+                message: first_line(&e),
+            })?;
+        let ticks = limits
+            .timeout_ms
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            .max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        Ok(())
+    }
+
+    fn call<P, R>(
+        &self,
+        guest: &Guest,
+        func: ComponentExportIndex,
+        params: P,
+        limits: &Limits,
+        world: World,
+        stream: &str,
+    ) -> Metered<R>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + Serialize + 'static,
+    {
+        let started = Instant::now();
+        let mut store = self.new_store(guest, limits, world, stream);
+        let result = Self::arm(&mut store, limits).and_then(|()| {
+            let instance = guest
+                .pre
+                .instantiate(&mut store)
+                .map_err(|e| classify_error(&e, &store, limits, started))?;
+            invoke::<P, R>(&mut store, &instance, func, params, limits, started)
+        });
+        let metering = metering(&mut store, limits, started);
+        Metered { result, metering }
+    }
+
+    /// Compile a component without loading it, returning the time taken in
+    /// microseconds (for measurements; the cache is bypassed).
+    pub fn compile_only(&self, bytes: &[u8]) -> Result<u64, LoadError> {
+        check_header(bytes, "component")?;
+        let started = Instant::now();
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+            name: "component".into(),
+            reason: first_line(&e),
+        })?;
+        Ok(started.elapsed().as_micros() as u64)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One live instance of a pack serving many `validate` calls. Limits apply
+/// per call; after any failure the instance is dropped and the next call
+/// gets a fresh one (a trapped instance is never entered again).
+pub struct PolicySession<'a> {
+    sandbox: &'a Sandbox,
+    pack: &'a Guest,
+    world: World,
+    limits: Limits,
+    live: Option<(Store<HostState>, Instance)>,
+}
+
+impl PolicySession<'_> {
+    /// Judge one action with the session's instance.
+    pub fn validate(&mut self, action: &Action, ctx: &RunContext) -> Metered<Verdict> {
+        if self.pack.kind != Kind::Policy {
+            return wrong_kind(self.pack);
+        }
+        let started = Instant::now();
+        let (mut store, instance) = match self.live.take() {
+            Some(live) => live,
+            None => {
+                let mut store =
+                    self.sandbox
+                        .new_store(self.pack, &self.limits, self.world.clone(), "session");
+                if let Err(e) = Sandbox::arm(&mut store, &self.limits) {
+                    return Metered {
+                        result: Err(e),
+                        metering: metering(&mut store, &self.limits, started),
+                    };
+                }
+                match self.pack.pre.instantiate(&mut store) {
+                    Ok(i) => (store, i),
+                    Err(e) => {
+                        let err = classify_error(&e, &store, &self.limits, started);
+                        return Metered {
+                            result: Err(err),
+                            metering: metering(&mut store, &self.limits, started),
+                        };
+                    }
+                }
+            }
+        };
+        store.data_mut().transcript.clear();
+        let result = Sandbox::arm(&mut store, &self.limits).and_then(|()| {
+            invoke::<(&Action, &RunContext), (Verdict,)>(
+                &mut store,
+                &instance,
+                self.pack.main_fn,
+                (action, ctx),
+                &self.limits,
+                started,
+            )
+        });
+        let metering = metering(&mut store, &self.limits, started);
+        if result.is_ok() {
+            self.live = Some((store, instance));
+        }
+        Metered {
+            result: result.map(|(v,)| v),
+            metering,
+        }
+    }
+}
+
+fn invoke<P, R>(
+    store: &mut Store<HostState>,
+    instance: &Instance,
+    func: ComponentExportIndex,
+    params: P,
+    limits: &Limits,
+    started: Instant,
+) -> Result<R, GuestError>
+where
+    P: ComponentNamedList + Lower + Send + Sync,
+    R: ComponentNamedList + Lift + Send + Sync + Serialize + 'static,
+{
+    let f = instance
+        .get_typed_func::<P, R>(&mut *store, func)
+        .map_err(|e| GuestError::BadOutput {
+            reason: format!("signature does not match the contract: {}", first_line(&e)),
+        })?;
+    let out = f
+        .call(&mut *store, params)
+        .map_err(|e| classify_error(&e, store, limits, started))?;
+    let size = serde_json::to_vec(&out)
+        .map(|v| v.len() as u64)
+        .unwrap_or(u64::MAX);
+    if size > limits.output_bytes {
+        return Err(LimitError::Output {
+            limit: limits.output_bytes,
+            size,
+        }
+        .into());
+    }
+    Ok(out)
+}
+
+fn metering(store: &mut Store<HostState>, limits: &Limits, started: Instant) -> Metering {
+    let left = store.get_fuel().unwrap_or(0);
+    let given = limits.fuel.unwrap_or(u64::MAX);
+    let data = store.data_mut();
+    Metering {
+        fuel_used: given.saturating_sub(left),
+        peak_memory_bytes: data.limiter.peak_memory,
+        duration_us: started.elapsed().as_micros() as u64,
+        host_calls: std::mem::take(&mut data.transcript),
+    }
+}
+
+fn wrong_kind<T>(guest: &Guest) -> Metered<T> {
+    Metered {
+        result: Err(GuestError::BadOutput {
+            reason: format!(
+                "`{}` is a {}, called as the other world",
+                guest.name, guest.kind
+            ),
+        }),
+        metering: Metering::default(),
+    }
+}
+
+/// Turn a wasmtime error into the typed guest error it stands for.
+fn classify_error(
+    err: &wasmtime::Error,
+    store: &Store<HostState>,
+    limits: &Limits,
+    started: Instant,
+) -> GuestError {
+    if let Some(limit) = err.downcast_ref::<LimitError>() {
+        return GuestError::Limit(limit.clone());
+    }
+    if let Some(limit) = &store.data().limiter.refused {
+        return GuestError::Limit(limit.clone());
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => GuestError::Limit(LimitError::Fuel {
+            limit: limits.fuel.unwrap_or(u64::MAX),
+        }),
+        Some(Trap::Interrupt) => GuestError::Limit(LimitError::Deadline {
+            limit_ms: limits.timeout_ms,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }),
+        Some(Trap::StackOverflow) => GuestError::Limit(LimitError::Stack { limit_bytes: 0 }),
+        Some(trap) => GuestError::Trap {
+            message: trap.to_string(),
+        },
+        None => GuestError::Trap {
+            message: first_line(err),
+        },
+    }
+}
+
+fn first_line(e: &wasmtime::Error) -> String {
+    let full = format!("{e:#}");
+    full.lines().next().unwrap_or("").to_string()
+}
+
+fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        let reason = if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else if bytes.len() < 8 && b"\0asm".starts_with(&bytes[..bytes.len().min(4)]) {
+            format!("truncated after {} bytes", bytes.len())
+        } else {
+            "no wasm magic number at offset 0".to_string()
+        };
+        return Err(LoadError::NotWasm {
+            name: name.to_string(),
+            reason,
+        });
+    }
+    match &bytes[4..8] {
+        [0x01, 0x00, 0x00, 0x00] => Err(LoadError::CoreModule {
+            name: name.to_string(),
+        }),
+        [_, _, 0x01, 0x00] => Ok(()),
+        other => Err(LoadError::NotWasm {
+            name: name.to_string(),
+            reason: format!("unknown wasm version/layer {other:02x?}"),
+        }),
+    }
+}
+
+/// Which world a compiled component implements; its imports are checked.
+fn classify(
+    engine: &Engine,
+    component: &Component,
+    name: &str,
+) -> Result<(Kind, String, Vec<String>), LoadError> {
+    let ty = component.component_type();
+    let mut imports = Vec::new();
+    for (import, item) in ty.imports(engine) {
+        imports.push(import.to_string());
+        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            return Err(LoadError::UnsupportedImport {
+                name: name.to_string(),
+                import: import.to_string(),
+            });
+        }
+        match split_versioned(import) {
+            Some(("gatehouse:agent/host", version)) => check_version(name, import, version)?,
+            _ => {
+                return Err(LoadError::UnsupportedImport {
+                    name: name.to_string(),
+                    import: import.to_string(),
+                });
+            }
+        }
+    }
+    let mut found = None;
+    let mut exports = Vec::new();
+    for (export, _) in ty.exports(engine) {
+        exports.push(export.to_string());
+        let kind = match split_versioned(export) {
+            Some(("gatehouse:agent/skill", v)) => Some((Kind::Skill, v)),
+            Some(("gatehouse:agent/policy", v)) => Some((Kind::Policy, v)),
+            _ => None,
+        };
+        if let Some((kind, version)) = kind {
+            check_version(name, export, version)?;
+            if found.is_some() {
+                return Err(LoadError::Contract {
+                    name: name.to_string(),
+                    reason: "exports both a skill and a policy".to_string(),
+                });
+            }
+            found = Some((kind, export.to_string()));
+        }
+    }
+    match found {
+        Some((kind, export)) => Ok((kind, export, imports)),
+        None => Err(LoadError::NoGatehouseExport {
+            name: name.to_string(),
+            exports: if exports.is_empty() {
+                "none".to_string()
+            } else {
+                exports.join(", ")
+            },
+        }),
+    }
+}
+
+fn split_versioned(name: &str) -> Option<(&str, Option<&str>)> {
+    match name.split_once('@') {
+        Some((base, version)) => Some((base, Some(version))),
+        None => Some((name, None)),
+    }
+}
+
+/// Semver compatibility with [`WIT_VERSION`]: same major, and for 0.x the
+/// same minor.
+fn check_version(name: &str, interface: &str, version: Option<&str>) -> Result<(), LoadError> {
+    let incompatible = || LoadError::IncompatibleVersion {
+        name: name.to_string(),
+        interface: interface.to_string(),
+        supported: WIT_VERSION.to_string(),
+    };
+    let version = version.ok_or_else(incompatible)?;
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split(['.', '-', '+']);
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let (ours, theirs) = (parse(WIT_VERSION), parse(version));
+    match (ours, theirs) {
+        (Some((0, a)), Some((0, b))) if a == b => Ok(()),
+        (Some((m, _)), Some((n, _))) if m == n && m > 0 => Ok(()),
+        _ => Err(incompatible()),
+    }
+}
