@@ -107,8 +107,8 @@ pub mod prelude {
 /// ```
 #[macro_export]
 macro_rules! export_policy {
-    ($t:ty) => {
-        $crate::__export_policy_world!($t with_types_in $crate::policy_bindings);
+    ($t:ident) => {
+        $crate::__export_policy_world_impl!($t with_types_in $crate::policy_bindings);
     };
 }
 
@@ -119,7 +119,7 @@ macro_rules! export_policy {
 /// ```
 #[macro_export]
 macro_rules! export_skill {
-    ($t:ty) => {
-        $crate::__export_skill_world!($t with_types_in $crate::skill_bindings);
+    ($t:ident) => {
+        $crate::__export_skill_world_impl!($t with_types_in $crate::skill_bindings);
     };
 }

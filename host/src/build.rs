@@ -33,6 +33,9 @@ pub enum BuildError {
     /// Cargo failed or could not be started.
     #[error("cargo failed: {0}")]
     Cargo(String),
+    /// The crate's `pack.toml` is malformed.
+    #[error("{0}")]
+    Manifest(#[from] crate::error::LoadError),
     /// A file could not be read or written.
     #[error("`{path}`: {source}")]
     Io {
@@ -48,6 +51,8 @@ pub enum BuildError {
 pub struct Built {
     /// The cargo package name.
     pub package: String,
+    /// The pack manifest written beside it (packs with a `pack.toml`).
+    pub manifest: Option<PathBuf>,
     /// Where the component was written.
     pub path: PathBuf,
     /// Its blake3.
@@ -139,7 +144,10 @@ fn strip_component_types(module: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Build the Rust guest crates in `dirs` (one cargo invocation) and write
-/// their components to `out_dir` as `<package>.wasm`.
+/// their components to `out_dir` (default `<target>/gatehouse`) as
+/// `<package>.wasm`; a crate with a `pack.toml` is written as
+/// `<pack name>.wasm` with `<pack name>.pack.toml` beside it, the manifest
+/// pinning the component's blake3.
 ///
 /// Paths are remapped so the bytes do not depend on where the checkout or
 /// the cargo home lives: two builds from clean trees give the same blake3.
@@ -216,7 +224,7 @@ pub fn build_crates(
         source,
     })?;
     let mut built = Vec::new();
-    for package in packages {
+    for (dir, package) in dirs.iter().zip(packages) {
         let module_path = target_dir
             .join(GUEST_TARGET)
             .join(GUEST_PROFILE)
@@ -226,22 +234,29 @@ pub fn build_crates(
             source,
         })?;
         let component = componentize(&module, &package)?;
-        let path = out_dir.join(format!("{package}.wasm"));
-        let tmp = path.with_extension("wasm.tmp");
-        std::fs::write(&tmp, &component).map_err(|source| BuildError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| BuildError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        built.push(Built {
-            package,
-            path,
-            hash: blake3::hash(&component),
-            size: component.len(),
-        });
+        let hash = blake3::hash(&component);
+        let manifest_src = dir.join("pack.toml");
+        let manifest = if manifest_src.exists() {
+            Some(crate::manifest::PackManifest::load(&manifest_src)?)
+        } else {
+            None
+        };
+        let stem = manifest.as_ref().map(|m| m.pack.name.clone()).unwrap_or_else(|| package.clone());
+        let path = out_dir.join(format!("{stem}.wasm"));
+        write_atomic(&path, &component)?;
+        let manifest = match manifest {
+            Some(mut m) => {
+                m.component = Some(crate::manifest::ComponentPin {
+                    path: format!("{stem}.wasm"),
+                    blake3: hash.to_hex().to_string(),
+                });
+                let mpath = out_dir.join(format!("{stem}.pack.toml"));
+                write_atomic(&mpath, m.to_toml().as_bytes())?;
+                Some(mpath)
+            }
+            None => None,
+        };
+        built.push(Built { package, manifest, path, hash, size: component.len() });
     }
     Ok(built)
 }
@@ -269,4 +284,10 @@ fn cargo_metadata(dir: &Path) -> Result<serde_json::Value, BuildError> {
     }
     serde_json::from_slice(&out.stdout)
         .map_err(|e| BuildError::Cargo(format!("cargo metadata: {e}")))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|source| BuildError::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| BuildError::Io { path: path.to_path_buf(), source })
 }

@@ -16,6 +16,9 @@ pub const MAX_LOG_LINE: usize = 4096;
 /// The import interface gatehouse provides, with the version it implements.
 pub const HOST_INTERFACE: &str = "gatehouse:agent/host@0.1.0";
 
+/// The types interface, imported by guests for its type definitions.
+pub const TYPES_INTERFACE: &str = "gatehouse:agent/types@0.1.0";
+
 /// One host import call and the answer the guest got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "call")]
@@ -89,6 +92,8 @@ pub(crate) struct HostState {
     config: Arc<BTreeMap<String, String>>,
     max_calls: u32,
     pub(crate) transcript: Vec<HostCall>,
+    /// The engine's wasm stack size, for the stack-exhaustion error.
+    pub(crate) stack_bytes: usize,
 }
 
 impl HostState {
@@ -105,6 +110,7 @@ impl HostState {
             config,
             max_calls: limits.host_calls,
             transcript: Vec::new(),
+            stack_bytes: 0,
         }
     }
 
@@ -179,6 +185,8 @@ impl HostState {
 
 /// Define `gatehouse:agent/host` in the linker.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    // The types interface has no functions; guests import it for its types.
+    linker.instance(TYPES_INTERFACE)?;
     let mut host = linker.instance(HOST_INTERFACE)?;
     host.func_wrap(
         "retrieve",

@@ -32,6 +32,7 @@ mod error;
 mod evidence;
 mod imports;
 mod limits;
+mod manifest;
 mod model;
 pub mod pipeline;
 mod sandbox;
@@ -41,6 +42,7 @@ pub use error::{EngineError, GuestError, LoadError};
 pub use evidence::{Dataset, DatasetError, MAX_RECORDS_PER_QUERY};
 pub use imports::{HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
 pub use limits::{LimitError, Limits};
+pub use manifest::{ComponentPin, MANIFEST_SCHEMA, PackManifest, PackMeta, RuleMeta, load_pack};
 pub use model::*;
 pub use sandbox::{
     Describe, EngineOptions, Guest, Kind, Metered, Metering, PolicySession, Sandbox, WIT_VERSION,

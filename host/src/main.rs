@@ -1,1 +1,545 @@
-fn main() {}
+//! `gatehouse`: the command line over the gatehouse library.
+//!
+//! Thin by design: argument parsing and output. Every decision is made by
+//! the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatehouse::pipeline::{self, Decision, Outcome, RunReport};
+use gatehouse::{Action, Dataset, Describe, EngineOptions, Guest, Kind, Limits, Metering, RunContext, Sandbox, World};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code when `--fail-on` matched a decision.
+const EXIT_FAIL_ON: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Run AI agents' skills and policy packs as sandboxed WebAssembly components, fail closed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a component's hash, size, world, imports, exports and rules.
+    Inspect {
+        /// The component (.wasm).
+        component: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run a skill and print the actions it proposes.
+    Act {
+        /// The skill component.
+        #[arg(long)]
+        skill: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Judge actions (JSON Lines) with policy packs.
+    Validate {
+        /// A pack: component (.wasm) or built manifest (.pack.toml). Repeatable; order is kept.
+        #[arg(long = "pack", required = true)]
+        packs: Vec<PathBuf>,
+        /// Actions, one JSON object per line; `-` reads standard input.
+        #[arg(long)]
+        actions: PathBuf,
+        /// The run context (JSON). Default: agent and partition of the first action.
+        #[arg(long)]
+        context: Option<PathBuf>,
+        /// A dataset to stamp recipient facts from; without it the facts in the actions are used as given.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        verdicts: VerdictArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Act then validate: run a skill and judge its actions with every pack.
+    Run {
+        /// The skill component.
+        #[arg(long)]
+        skill: PathBuf,
+        /// A pack: component (.wasm) or built manifest (.pack.toml). Repeatable; order is kept.
+        #[arg(long = "pack", required = true)]
+        packs: Vec<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        verdicts: VerdictArgs,
+    },
+    /// Build Rust guest crates into components (reproducibly) and print their blake3.
+    Build {
+        /// Crate directories.
+        #[arg(required = true)]
+        crates: Vec<PathBuf>,
+        /// Where to write components (default: <target>/gatehouse).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cargo target directory (default: the workspace's).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Encode a core wasm module built against gatehouse:agent as a component.
+    Componentize {
+        /// The core module.
+        module: PathBuf,
+        /// The component to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The run context (JSON).
+    #[arg(long)]
+    context: PathBuf,
+    /// The evidence dataset (JSON) the skill retrieves from.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct VerdictArgs {
+    /// Exit with code 3 when any decision is at least this severe.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    /// Any deny.
+    Deny,
+    /// Any deny or escalate.
+    Escalate,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Fuel per guest call, or `off`.
+    #[arg(long, value_parser = parse_fuel)]
+    fuel: Option<Option<u64>>,
+    /// Linear memory per guest call (e.g. 64MiB).
+    #[arg(long, value_parser = parse_size)]
+    memory: Option<u64>,
+    /// Wall-clock deadline per guest call (e.g. 500ms, 2s).
+    #[arg(long, value_parser = parse_duration_ms)]
+    timeout: Option<u64>,
+    /// Largest output per guest call (e.g. 1MiB).
+    #[arg(long, value_parser = parse_size)]
+    output_limit: Option<u64>,
+    /// Host import calls per guest call.
+    #[arg(long)]
+    host_calls: Option<u32>,
+    /// Compiled-code cache directory (default: $GATEHOUSE_CACHE or ~/.cache/gatehouse).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Compile every component afresh.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl Common {
+    fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        if let Some(f) = self.fuel {
+            l.fuel = f;
+        }
+        if let Some(m) = self.memory {
+            l.memory_bytes = m;
+        }
+        if let Some(t) = self.timeout {
+            l.timeout_ms = t;
+        }
+        if let Some(o) = self.output_limit {
+            l.output_bytes = o;
+        }
+        if let Some(h) = self.host_calls {
+            l.host_calls = h;
+        }
+        l
+    }
+
+    fn sandbox(&self) -> Result<Sandbox> {
+        let limits = self.limits();
+        let mut options = EngineOptions::default();
+        options.max_memory_bytes = options.max_memory_bytes.max(limits.memory_bytes);
+        if !self.no_cache {
+            options.cache_dir = self.cache_dir.clone().or_else(default_cache_dir);
+        }
+        let sandbox = Sandbox::new(options)?;
+        sandbox.check_limits(&limits)?;
+        Ok(sandbox)
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("GATEHOUSE_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("gatehouse"))
+}
+
+fn parse_fuel(s: &str) -> Result<Option<u64>, String> {
+    if s == "off" {
+        return Ok(None);
+    }
+    s.replace('_', "").parse().map(Some).map_err(|_| format!("`{s}` is not a fuel amount (a whole number or `off`)"))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 65536, 64KiB, 64MiB, 1GiB)"))?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (B, KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000)
+    } else {
+        (t, 1)
+    };
+    num.trim().parse::<u64>().map(|n| n * mult).map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 2s)"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gatehouse: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+fn execute(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Inspect { component, common } => inspect(&component, &common),
+        Command::Act { skill, run } => {
+            let sandbox = run.common.sandbox()?;
+            let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
+            let ctx = read_context(&run.context)?;
+            let dataset = Arc::new(read_dataset(&run.data)?);
+            let world = World::new(dataset, &ctx.partition, ctx.now, &ctx.run_id);
+            let m = sandbox.act(&skill, &ctx, world, &run.common.limits());
+            if run.common.json {
+                print_json(&m)?;
+            } else {
+                match &m.result {
+                    Ok(Ok(actions)) => {
+                        println!("{} proposed {} action(s)  [{}]", guest_label(&skill), actions.len(), meter(&m.metering));
+                        for a in actions {
+                            println!("{}", action_line(a));
+                        }
+                    }
+                    Ok(Err(e)) => println!("{} proposed nothing: {e:?}  [{}]", guest_label(&skill), meter(&m.metering)),
+                    Err(e) => println!("{} failed: {e}  [{}]", guest_label(&skill), meter(&m.metering)),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { packs, actions, context, data, verdicts, common } => {
+            let sandbox = common.sandbox()?;
+            let packs = load_packs(&sandbox, &packs)?;
+            let actions = read_actions(&actions)?;
+            let ctx = match &context {
+                Some(p) => read_context(p)?,
+                None => default_context(&actions),
+            };
+            let dataset = data.as_deref().map(read_dataset).transpose()?;
+            let world = World::new(Arc::new(dataset.clone().unwrap_or_default()), &ctx.partition, ctx.now, &ctx.run_id);
+            let report = pipeline::validate_all(&sandbox, &packs, actions, &ctx, dataset.as_ref(), world, &common.limits());
+            print_report(&report, common.json)?;
+            Ok(fail_on(&report, verdicts.fail_on))
+        }
+        Command::Run { skill, packs, run, verdicts } => {
+            let sandbox = run.common.sandbox()?;
+            let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
+            let packs = load_packs(&sandbox, &packs)?;
+            let ctx = read_context(&run.context)?;
+            let dataset = Arc::new(read_dataset(&run.data)?);
+            let report = pipeline::run(&sandbox, &skill, &packs, &ctx, dataset, &run.common.limits());
+            print_report(&report, run.common.json)?;
+            Ok(fail_on(&report, verdicts.fail_on))
+        }
+        Command::Build { crates, out, target_dir, json } => {
+            let built = gatehouse::build::build_crates(&crates, target_dir.as_deref(), out.as_deref())?;
+            if json {
+                let rows: Vec<_> = built
+                    .iter()
+                    .map(|b| {
+                        serde_json::json!({"package": b.package, "path": b.path, "blake3": b.hash.to_hex().to_string(), "size": b.size, "manifest": b.manifest})
+                    })
+                    .collect();
+                print_json(&rows)?;
+            } else {
+                for b in &built {
+                    println!("{}  {:>9} bytes  {}", b.hash.to_hex(), b.size, b.path.display());
+                    if let Some(m) = &b.manifest {
+                        println!("{}  {:>9}        {}", " ".repeat(64), "manifest", m.display());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Componentize { module, output } => {
+            let bytes = std::fs::read(&module).with_context(|| format!("cannot read `{}`", module.display()))?;
+            let name = module.display().to_string();
+            let component = gatehouse::build::componentize(&bytes, &name)?;
+            std::fs::write(&output, &component).with_context(|| format!("cannot write `{}`", output.display()))?;
+            println!("{}  {} bytes  {}", blake3::hash(&component).to_hex(), component.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn fail_on(report: &RunReport, fail_on: Option<FailOn>) -> ExitCode {
+    let hit = |d: &Decision| match fail_on {
+        None => false,
+        Some(FailOn::Deny) => d.outcome == Outcome::Deny,
+        Some(FailOn::Escalate) => matches!(d.outcome, Outcome::Deny | Outcome::Escalate),
+    };
+    let act_failed = fail_on.is_some() && report.act.as_ref().is_some_and(|a| a.error.is_some());
+    if act_failed || report.decisions.iter().any(hit) { ExitCode::from(EXIT_FAIL_ON) } else { ExitCode::SUCCESS }
+}
+
+fn load_packs(sandbox: &Sandbox, paths: &[PathBuf]) -> Result<Vec<Guest>> {
+    paths.iter().map(|p| Ok(gatehouse::load_pack(sandbox, p)?)).collect()
+}
+
+fn read_context(path: &Path) -> Result<RunContext> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read context `{}`", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("context `{}`", path.display()))
+}
+
+fn read_dataset(path: &Path) -> Result<Dataset> {
+    Ok(Dataset::load(path)?)
+}
+
+fn read_actions(path: &Path) -> Result<Vec<Action>> {
+    let (name, reader): (String, Box<dyn BufRead>) = if path.as_os_str() == "-" {
+        ("<stdin>".to_string(), Box::new(std::io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(path).with_context(|| format!("cannot read actions `{}`", path.display()))?;
+        (path.display().to_string(), Box::new(std::io::BufReader::new(f)))
+    };
+    let mut actions = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("actions `{name}` line {}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let action: Action = serde_json::from_str(&line).with_context(|| format!("actions `{name}` line {}", i + 1))?;
+        actions.push(action);
+    }
+    if actions.is_empty() {
+        bail!("actions `{name}`: no actions");
+    }
+    Ok(actions)
+}
+
+fn default_context(actions: &[Action]) -> RunContext {
+    let first = actions.first();
+    RunContext {
+        run_id: "validate".to_string(),
+        agent: first.map(|a| a.agent.clone()).unwrap_or_default(),
+        partition: first.map(|a| a.region.clone()).unwrap_or_default(),
+        cohort: None,
+        campaign: None,
+        now: 0,
+        params: Vec::new(),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn inspect(path: &Path, common: &Common) -> Result<ExitCode> {
+    let sandbox = common.sandbox()?;
+    let guest = sandbox.load_file(path, None)?;
+    let package = guest.export.split_once('/').map(|(p, rest)| {
+        let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
+        format!("{p}@{version}")
+    });
+    let functions = match guest.kind {
+        Kind::Skill => "describe, act",
+        Kind::Policy => "describe, validate",
+    };
+    if common.json {
+        print_json(&serde_json::json!({
+            "file": path,
+            "blake3": guest.hash.to_hex().to_string(),
+            "size": guest.size,
+            "world": guest.kind,
+            "package": package,
+            "imports": guest.imports,
+            "exports": [guest.export],
+            "describe": guest.describe,
+            "from-cache": guest.from_cache,
+            "load-us": guest.load_us,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("file:     {}", path.display());
+    println!("blake3:   {}", guest.hash.to_hex());
+    println!("size:     {} bytes", guest.size);
+    println!("world:    {}", guest.kind);
+    println!("package:  {}", package.unwrap_or_default());
+    println!("imports:  {}", if guest.imports.is_empty() { "none".to_string() } else { guest.imports.join(", ") });
+    println!("exports:  {} ({functions})", guest.export);
+    match &guest.describe {
+        Describe::Policy(p) => {
+            println!("pack:     {} {} ({})", p.name, p.version, p.sdk.as_deref().unwrap_or("no sdk marker"));
+            println!("rules:");
+            for r in &p.rules {
+                println!("  {:<28} {:<8} {}", r.id, format!("{:?}", r.severity).to_lowercase(), r.description);
+            }
+        }
+        Describe::Skill(s) => println!("skill:    {} {} ({})", s.name, s.version, s.sdk.as_deref().unwrap_or("no sdk marker")),
+    }
+    let how = if guest.from_cache { "loaded from cache" } else { "compiled" };
+    println!("load:     {how} in {:.2} ms", guest.load_us as f64 / 1000.0);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn guest_label(g: &Guest) -> String {
+    let (name, version) = match &g.describe {
+        Describe::Policy(p) => (&p.name, &p.version),
+        Describe::Skill(s) => (&s.name, &s.version),
+    };
+    format!("{name}@{version} ({}…)", &g.hash.to_hex()[..12])
+}
+
+fn meter(m: &Metering) -> String {
+    format!(
+        "fuel {}  mem {:.1} MiB  {:.2} ms  {} host calls",
+        m.fuel_used,
+        m.peak_memory_bytes as f64 / (1 << 20) as f64,
+        m.duration_us as f64 / 1000.0,
+        m.host_calls.len()
+    )
+}
+
+fn action_line(a: &Action) -> String {
+    use gatehouse::ActionKind as K;
+    let what = match &a.kind {
+        K::Email(e) => format!("email to {} <{}>: \"{}\"", e.to.contact_id, e.to.address, e.subject),
+        K::Sms(s) => format!("sms to {} <{}>: \"{}\"", s.to.contact_id, s.to.address, s.body),
+        K::AdBudget(b) => format!(
+            "ad budget {} {}: {:.2} -> {:.2} {}/day",
+            b.platform,
+            b.campaign_id,
+            b.current_daily_micros as f64 / 1e6,
+            b.proposed_daily_micros as f64 / 1e6,
+            b.currency
+        ),
+        K::Audience(u) => format!("audience {:?} {} on {} ({} contacts)", u.operation, u.audience_id, u.platform, u.contact_ids.len()),
+        K::Generic(g) => format!("{} {}", g.kind, g.payload_json),
+    };
+    format!("  {}  {what}", a.id)
+}
+
+fn print_report(report: &RunReport, json: bool) -> Result<()> {
+    if json {
+        return print_json(report);
+    }
+    if let Some(act) = &report.act {
+        let s = &act.skill;
+        let head = format!("skill {}@{} ({}…)", s.name, s.version, &s.hash[..12]);
+        match (&act.error, &act.skill_error) {
+            (Some(e), _) => println!("{head} FAILED: {e}  [{}]", meter(&act.metering)),
+            (None, Some(e)) => println!("{head} proposed nothing: {e:?}  [{}]", meter(&act.metering)),
+            (None, None) => println!("{head} proposed {} action(s)  [{}]", act.proposed, meter(&act.metering)),
+        }
+    }
+    for p in &report.packs {
+        println!("pack  {}@{} ({}…)", p.name, p.version, &p.hash[..12]);
+    }
+    let mut counts = [0usize; 4];
+    for d in &report.decisions {
+        counts[d.outcome as usize] += 1;
+        println!();
+        println!("{}", action_line(&d.action).trim_start());
+        let tag = if d.fail_closed { " (fail closed)" } else { "" };
+        println!("  => {}{tag}", d.outcome.to_string().to_uppercase());
+        for f in &d.findings {
+            let at = f.location.as_ref().map(|s| format!(" [{} {}..{} \"{}\"]", s.field, s.start, s.end, s.excerpt)).unwrap_or_default();
+            println!("     {} ({}){at}: {}", f.rule, format!("{:?}", f.severity).to_lowercase(), f.message);
+        }
+        if let Some(fa) = &d.final_action {
+            for line in describe_change(&d.action, fa) {
+                println!("     changed: {line}");
+            }
+        }
+        for r in &d.packs {
+            let what = match (&r.verdict, &r.error) {
+                (Some(v), _) => v.name().to_string(),
+                (None, Some(e)) => format!("error: {e}"),
+                (None, None) => "-".to_string(),
+            };
+            println!("     · {} round {}: {what}  [{}]", r.pack.name, r.round, meter(&r.metering));
+        }
+    }
+    println!();
+    println!(
+        "{} decision(s): {} allow, {} modify, {} escalate, {} deny",
+        report.decisions.len(),
+        counts[Outcome::Allow as usize],
+        counts[Outcome::Modify as usize],
+        counts[Outcome::Escalate as usize],
+        counts[Outcome::Deny as usize]
+    );
+    Ok(())
+}
+
+fn describe_change(before: &Action, after: &Action) -> Vec<String> {
+    use gatehouse::ActionKind as K;
+    let mut out = Vec::new();
+    if let (K::Email(a), K::Email(b)) = (&before.kind, &after.kind) {
+        if a.subject != b.subject {
+            out.push(format!("subject \"{}\" -> \"{}\"", a.subject, b.subject));
+        }
+        if a.body != b.body {
+            out.push(format!("body ({} -> {} bytes)", a.body.len(), b.body.len()));
+        }
+    } else if before.kind != after.kind {
+        out.push(format!("{} content", after.kind.name()));
+    }
+    out
+}

@@ -502,6 +502,7 @@ impl Sandbox {
             guest.config.clone(),
         );
         let mut store = Store::new(&self.engine, state);
+        store.data_mut().stack_bytes = self.options.max_wasm_stack;
         store.limiter(|s| &mut s.limiter);
         store
     }
@@ -694,6 +695,7 @@ fn classify_error(
     limits: &Limits,
     started: Instant,
 ) -> GuestError {
+    let stack = store.data().stack_bytes;
     if let Some(limit) = err.downcast_ref::<LimitError>() {
         return GuestError::Limit(limit.clone());
     }
@@ -708,7 +710,7 @@ fn classify_error(
             limit_ms: limits.timeout_ms,
             elapsed_ms: started.elapsed().as_millis() as u64,
         }),
-        Some(Trap::StackOverflow) => GuestError::Limit(LimitError::Stack { limit_bytes: 0 }),
+        Some(Trap::StackOverflow) => GuestError::Limit(LimitError::Stack { limit_bytes: stack as u64 }),
         Some(trap) => GuestError::Trap {
             message: trap.to_string(),
         },
@@ -718,9 +720,15 @@ fn classify_error(
     }
 }
 
+/// One line for an error: each cause's first line, joined, skipping
+/// wasmtime's backtrace header.
 fn first_line(e: &wasmtime::Error) -> String {
-    let full = format!("{e:#}");
-    full.lines().next().unwrap_or("").to_string()
+    let parts: Vec<String> = e
+        .chain()
+        .filter_map(|c| c.to_string().lines().next().map(str::to_string))
+        .filter(|l| !l.is_empty() && !l.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    if parts.is_empty() { "unknown error".to_string() } else { parts.join(": ") }
 }
 
 fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
@@ -766,7 +774,9 @@ fn classify(
             });
         }
         match split_versioned(import) {
-            Some(("gatehouse:agent/host", version)) => check_version(name, import, version)?,
+            Some(("gatehouse:agent/host" | "gatehouse:agent/types", version)) => {
+                check_version(name, import, version)?
+            }
             _ => {
                 return Err(LoadError::UnsupportedImport {
                     name: name.to_string(),

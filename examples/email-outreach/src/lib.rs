@@ -1,1 +1,550 @@
-//! placeholder
+//! The `email-outreach` skill: propose one personalised email per contact
+//! of the run's partition who may and should hear from Acme.
+//!
+//! For every contact retrieved from the `contacts` collection (optionally
+//! only those of one `segment`), the skill reads the contact's `history`
+//! and proposes an email unless
+//!
+//! - the contact's `consent_email` is not `granted`, or
+//! - the contact was emailed (any `history` record on channel `email`)
+//!   within the last `quiet_days` days, measured against [`host::now`].
+//!
+//! The skill proposes; it never sends. The host fills the recipient's facts
+//! from the system of record, and the policy packs judge every email.
+//!
+//! # Run parameters
+//!
+//! | name | default | meaning |
+//! |---|---|---|
+//! | `segment` | all | only contacts whose `segment` field equals it |
+//! | `quiet_days` | 14 | days since the last email before a contact may be emailed again |
+//! | `max_emails` | 20 | the most emails proposed in one run |
+//!
+//! A malformed parameter fails the run with [`SkillError::InvalidContext`].
+//!
+//! # The copy
+//!
+//! The template follows the contact's `interest` (and its `segment` for the
+//! closing line). This is a demonstration skill, and its copy is written so
+//! that the sample data (`examples/data/crm.json`) exercises the `brand`
+//! pack: the "fitness" copy makes a banned claim, the "finance" copy
+//! misspells the brand, only the "gardening" copy carries the disclosure.
+
+use gatehouse_guest::prelude::*;
+
+/// The skill's name.
+pub const SKILL_NAME: &str = "email-outreach";
+/// The skill's version.
+pub const SKILL_VERSION: &str = "0.1.0";
+
+/// Sender display name.
+pub const FROM_NAME: &str = "Acme Marketing";
+/// Sender address.
+pub const FROM_ADDRESS: &str = "news@acme.example";
+/// The sender's postal address, carried by every email.
+pub const POSTAL_ADDRESS: &str = "Acme Inc., 100 Main St, Springfield";
+/// Unsubscribe links are this prefix followed by the contact id.
+pub const UNSUBSCRIBE_PREFIX: &str = "https://acme.example/u/";
+/// Estimated cost of one email, in millionths of a US dollar.
+pub const COST_PER_EMAIL_MICROS: i64 = 1_000;
+
+/// Default of the `quiet_days` parameter.
+pub const DEFAULT_QUIET_DAYS: u32 = 14;
+/// Default of the `max_emails` parameter.
+pub const DEFAULT_MAX_EMAILS: usize = 20;
+/// The most contacts retrieved per run.
+pub const CONTACTS_LIMIT: u32 = 200;
+/// The most history records retrieved per contact.
+pub const HISTORY_LIMIT: u32 = 50;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
+
+/// The disclosure the `brand` pack requires by default (carried by the
+/// gardening copy only, see the crate documentation).
+const DISCLOSURE: &str = "You are receiving this email because you are a customer of Acme. Acme Inc., 100 Main St, Springfield.";
+
+/// The email-outreach skill.
+pub struct Outreach;
+
+impl Skill for Outreach {
+    fn describe() -> SkillInfo {
+        SkillInfo::new(SKILL_NAME, SKILL_VERSION)
+    }
+
+    fn act(ctx: RunContext) -> Result<Vec<Action>, SkillError> {
+        let params = Params::from_context(&ctx)?;
+        let now = host::now();
+
+        let contacts = match params.segment {
+            Some(segment) => host::find("contacts", &[("segment", segment)], CONTACTS_LIMIT),
+            None => host::find("contacts", &[], CONTACTS_LIMIT),
+        }
+        .map_err(SkillError::Host)?;
+
+        let mut actions = Vec::new();
+        for (index, contact) in contacts.iter().enumerate() {
+            if actions.len() >= params.max_emails {
+                host::log(
+                    Level::Info,
+                    &format!(
+                        "cap of {} emails reached; {} contacts not considered",
+                        params.max_emails,
+                        contacts.len() - index
+                    ),
+                );
+                break;
+            }
+            if contact.get("consent_email") != Some("granted") {
+                host::log(
+                    Level::Info,
+                    &format!(
+                        "skipping {}: email consent is {}",
+                        contact.id,
+                        contact.get("consent_email").unwrap_or("not recorded")
+                    ),
+                );
+                continue;
+            }
+            let history = history_of(&contact.id)?;
+            if let Some(reason) = quiet_period_reason(&history, now, params.quiet_days) {
+                host::log(Level::Info, &format!("skipping {}: {reason}", contact.id));
+                continue;
+            }
+            actions.push(propose(&ctx, contact, &history, params.quiet_days));
+        }
+        host::log(
+            Level::Info,
+            &format!(
+                "proposed {} emails from {} contacts",
+                actions.len(),
+                contacts.len()
+            ),
+        );
+        Ok(actions)
+    }
+}
+
+// Exported only to wasm: on a native target the export symbols (named like
+// `gatehouse:agent/skill@0.1.0#act`) cannot be linked into a cdylib, and
+// native builds exist only for the unit tests.
+#[cfg(target_arch = "wasm32")]
+gatehouse_guest::export_skill!(Outreach);
+
+/// The run parameters, checked.
+#[derive(Debug, PartialEq)]
+struct Params<'a> {
+    segment: Option<&'a str>,
+    quiet_days: u32,
+    max_emails: usize,
+}
+
+impl<'a> Params<'a> {
+    fn from_context(ctx: &'a RunContext) -> Result<Self, SkillError> {
+        let segment = match ctx.param("segment").map(str::trim) {
+            Some("") => return Err(invalid("segment", "", "a segment name")),
+            other => other,
+        };
+        Ok(Self {
+            segment,
+            quiet_days: number_param(ctx, "quiet_days", DEFAULT_QUIET_DAYS)?,
+            max_emails: number_param(ctx, "max_emails", DEFAULT_MAX_EMAILS)?,
+        })
+    }
+}
+
+/// A whole-number parameter, or its default when absent.
+fn number_param<T: std::str::FromStr>(
+    ctx: &RunContext,
+    name: &str,
+    default: T,
+) -> Result<T, SkillError> {
+    match ctx.param(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, value, "a whole number (0 or more)")),
+    }
+}
+
+fn invalid(name: &str, value: &str, expected: &str) -> SkillError {
+    SkillError::InvalidContext(format!(
+        "run parameter `{name}` is `{value}`; expected {expected}"
+    ))
+}
+
+/// A contact's history. A dataset without a `history` collection means no
+/// contact has any history.
+fn history_of(contact_id: &str) -> Result<Vec<Evidence>, SkillError> {
+    match host::find("history", &[("contact_id", contact_id)], HISTORY_LIMIT) {
+        Ok(history) => Ok(history),
+        Err(HostError::UnknownCollection(_)) => Ok(Vec::new()),
+        Err(e) => Err(SkillError::Host(e)),
+    }
+}
+
+/// Why a contact must not be emailed yet, if they were emailed within the
+/// last `quiet_days` days. A record whose time cannot be read counts as
+/// recent: when in doubt, stay quiet.
+fn quiet_period_reason(history: &[Evidence], now: Timestamp, quiet_days: u32) -> Option<String> {
+    let window = i64::from(quiet_days) * DAY_MS;
+    history
+        .iter()
+        .filter(|h| h.get("channel") == Some("email"))
+        .find_map(|h| match h.get("at_ms").map(|v| v.trim().parse::<i64>()) {
+            Some(Ok(at)) if now.saturating_sub(at) < window => Some(format!(
+                "emailed {} days ago ({}), within the {quiet_days}-day quiet period",
+                now.saturating_sub(at).max(0) / DAY_MS,
+                h.id
+            )),
+            Some(Ok(_)) => None,
+            _ => Some(format!(
+                "history record {} has no readable `at_ms`; cannot tell when the last email was",
+                h.id
+            )),
+        })
+}
+
+/// The email proposed to `contact`.
+fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_days: u32) -> Action {
+    let first_name = contact.get("first_name").unwrap_or("there");
+    let company = contact.get("company").unwrap_or("your team");
+    let interest = contact.get("interest").unwrap_or("");
+    let segment = contact.get("segment").unwrap_or("");
+    let copy = Copy::for_contact(first_name, company, interest, segment);
+
+    let email = Email {
+        to: Recipient::contact(&contact.id),
+        from_name: FROM_NAME.to_string(),
+        from_address: FROM_ADDRESS.to_string(),
+        reply_to: None,
+        subject: copy.subject,
+        body: copy.body,
+        unsubscribe_url: Some(format!("{UNSUBSCRIBE_PREFIX}{}", contact.id)),
+        postal_address: Some(POSTAL_ADDRESS.to_string()),
+        commercial: true,
+    };
+    let topic = if interest.is_empty() {
+        "Acme's news"
+    } else {
+        interest
+    };
+    let mut action = Action::new(&format!("{}/{}", ctx.run_id, contact.id), ActionKind::Email(email))
+        .by(&ctx.agent, &contact.partition)
+        .citing(std::iter::once(contact.id.as_str()).chain(history.iter().map(|h| h.id.as_str())))
+        .because(&format!(
+            "{first_name} consented to email, has not been emailed in the last {quiet_days} days \
+             and is interested in {topic}."
+        ));
+    action.estimated_cost = Money {
+        currency: "USD".to_string(),
+        micros: COST_PER_EMAIL_MICROS,
+    };
+    action
+}
+
+/// A subject and a body.
+struct Copy {
+    subject: String,
+    body: String,
+}
+
+impl Copy {
+    /// The copy for a contact, by interest (and segment for the closing).
+    fn for_contact(first_name: &str, company: &str, interest: &str, segment: &str) -> Self {
+        let closing = if segment == "enterprise" {
+            format!("Your account manager can walk the {company} team through it this week.")
+        } else {
+            "Reply to this email and we will set it up for you.".to_string()
+        };
+        let (subject, offer) = match interest {
+            // Banned claim ("guaranteed"): the brand pack denies this copy.
+            "fitness" => (
+                format!("{first_name}, a fitter spring for {company}"),
+                "Our new team wellness programme comes with guaranteed results \
+                 in six weeks."
+                    .to_string(),
+            ),
+            // Misspelled brand ("acme"): the brand pack corrects it.
+            "finance" => (
+                format!("{first_name}, close your books faster at {company}"),
+                "The acme finance desk now reconciles invoices overnight, so \
+                 month-end takes days instead of weeks."
+                    .to_string(),
+            ),
+            "gardening" => (
+                format!("{first_name}, spring planting ideas for {company}"),
+                "Acme's spring catalogue has arrived, with seed kits and tools \
+                 chosen for the season ahead."
+                    .to_string(),
+            ),
+            "travel" => (
+                format!("{first_name}, plan {company}'s spring trips with Acme"),
+                "Acme Travel now books rail, flights and hotels in one place, \
+                 with one invoice at the end of the month."
+                    .to_string(),
+            ),
+            _ => (
+                format!("{first_name}, what's new at Acme this spring"),
+                "Acme has new products and services this spring.".to_string(),
+            ),
+        };
+        let mut body = format!(
+            "Hi {first_name},\n\nAs someone at {company} interested in {topic}, you may like \
+             this. {offer}\n\n{closing}\n\nThe Acme Marketing team",
+            topic = if interest.is_empty() {
+                "what Acme does"
+            } else {
+                interest
+            },
+        );
+        if interest == "gardening" {
+            body.push_str("\n\n");
+            body.push_str(DISCLOSURE);
+        }
+        Self { subject, body }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // a failed expectation is a failed test
+mod tests {
+    use super::*;
+    use gatehouse_guest::testing::MockHost;
+
+    const NOW: Timestamp = 1_767_607_200_000;
+
+    fn contact(
+        mock: MockHost,
+        id: &str,
+        first_name: &str,
+        interest: &str,
+        consent: &str,
+    ) -> MockHost {
+        mock.record(
+            "contacts",
+            id,
+            "EU",
+            &[
+                ("first_name", first_name),
+                ("company", "Vogel GmbH"),
+                ("interest", interest),
+                ("segment", "smb"),
+                ("consent_email", consent),
+            ],
+        )
+    }
+
+    fn history(mock: MockHost, id: &str, contact_id: &str, channel: &str, days_ago: i64) -> MockHost {
+        let at = (NOW - days_ago * DAY_MS).to_string();
+        mock.record(
+            "history",
+            id,
+            "EU",
+            &[
+                ("contact_id", contact_id),
+                ("channel", channel),
+                ("at_ms", &at),
+                ("kind", "sent"),
+            ],
+        )
+    }
+
+    fn ctx(params: &[(&str, &str)]) -> RunContext {
+        let mut ctx = RunContext::for_test();
+        ctx.params = params
+            .iter()
+            .map(|(name, value)| Field {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
+            .collect();
+        ctx
+    }
+
+    fn ids(actions: &[Action]) -> Vec<&str> {
+        actions.iter().map(|a| a.id.as_str()).collect()
+    }
+
+    fn logged(needle: &str) -> bool {
+        MockHost::logs().iter().any(|(_, line)| line.contains(needle))
+    }
+
+    #[test]
+    fn describes_itself() {
+        let info = Outreach::describe();
+        assert_eq!((info.name.as_str(), info.version.as_str()), ("email-outreach", "0.1.0"));
+        assert!(info.sdk.is_some());
+    }
+
+    #[test]
+    fn contacts_without_email_consent_are_skipped_and_logged() {
+        let mock = MockHost::new().at(NOW);
+        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = contact(mock, "c-2", "Bert", "travel", "denied");
+        let mock = contact(mock, "c-3", "Cleo", "travel", "unknown");
+        mock.record("contacts", "c-4", "EU", &[("first_name", "Dora")])
+            .install();
+
+        let actions = Outreach::act(ctx(&[])).expect("act");
+        assert_eq!(ids(&actions), ["test-run/c-1"]);
+        assert!(logged("skipping c-2: email consent is denied"));
+        assert!(logged("skipping c-3: email consent is unknown"));
+        assert!(logged("skipping c-4: email consent is not recorded"));
+    }
+
+    #[test]
+    fn recently_emailed_contacts_are_skipped() {
+        let mock = MockHost::new().at(NOW);
+        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = contact(mock, "c-2", "Bert", "travel", "granted");
+        let mock = contact(mock, "c-3", "Cleo", "travel", "granted");
+        let mock = history(mock, "h-1", "c-1", "email", 3); // recent email
+        let mock = history(mock, "h-2", "c-2", "sms", 1); // recent, other channel
+        let mock = history(mock, "h-3", "c-3", "email", 20); // long ago
+        mock.install();
+
+        let actions = Outreach::act(ctx(&[])).expect("act");
+        assert_eq!(ids(&actions), ["test-run/c-2", "test-run/c-3"]);
+        assert!(logged("skipping c-1: emailed 3 days ago (h-1)"));
+
+        // A longer quiet period also holds back the contact emailed 20 days ago.
+        let actions = Outreach::act(ctx(&[("quiet_days", "30")])).expect("act");
+        assert_eq!(ids(&actions), ["test-run/c-2"]);
+        // No quiet period: everyone.
+        let actions = Outreach::act(ctx(&[("quiet_days", "0")])).expect("act");
+        assert_eq!(actions.len(), 3);
+    }
+
+    #[test]
+    fn unreadable_history_time_holds_the_contact_back() {
+        let mock = MockHost::new().at(NOW);
+        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        mock.record(
+            "history",
+            "h-1",
+            "EU",
+            &[("contact_id", "c-1"), ("channel", "email"), ("at_ms", "yesterday")],
+        )
+        .install();
+        assert!(Outreach::act(ctx(&[])).expect("act").is_empty());
+        assert!(logged("no readable `at_ms`"));
+    }
+
+    #[test]
+    fn emails_are_personalised_and_complete() {
+        let mock = MockHost::new().at(NOW);
+        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = history(mock, "h-1", "c-1", "email", 40);
+        let mock = history(mock, "h-2", "c-1", "sms", 2);
+        mock.install();
+
+        let actions = Outreach::act(ctx(&[])).expect("act");
+        assert_eq!(actions.len(), 1);
+        let action = &actions[0];
+        assert_eq!(action.id, "test-run/c-1");
+        assert_eq!(action.agent, "test-agent");
+        assert_eq!(action.region, "EU");
+        assert_eq!(action.evidence, ["c-1", "h-1", "h-2"]);
+        assert_eq!(action.estimated_cost.currency, "USD");
+        assert_eq!(action.estimated_cost.micros, 1_000);
+        assert!(action.rationale.starts_with("Ada consented to email"));
+        assert!(action.rationale.ends_with('.'));
+
+        let email = action.as_email().expect("an email");
+        assert_eq!(email.to.contact_id, "c-1");
+        assert_eq!(email.from_name, "Acme Marketing");
+        assert_eq!(email.from_address, "news@acme.example");
+        assert_eq!(email.unsubscribe_url.as_deref(), Some("https://acme.example/u/c-1"));
+        assert_eq!(email.postal_address.as_deref(), Some(POSTAL_ADDRESS));
+        assert!(email.commercial);
+        assert!(email.subject.starts_with("Ada, "), "{}", email.subject);
+        assert!(email.subject.contains("Vogel GmbH"));
+        assert!(email.body.starts_with("Hi Ada,"));
+        assert!(email.body.contains("Vogel GmbH"));
+        assert!(email.body.contains("interested in travel"));
+    }
+
+    #[test]
+    fn copy_follows_the_interest() {
+        let body = |interest| Copy::for_contact("Ada", "Vogel GmbH", interest, "smb").body;
+        assert!(body("fitness").contains("guaranteed"));
+        assert!(body("finance").contains("The acme finance desk"));
+        assert!(body("gardening").ends_with(DISCLOSURE));
+        for interest in ["fitness", "finance", "travel", ""] {
+            assert!(!body(interest).contains(DISCLOSURE), "{interest}");
+        }
+        let enterprise = Copy::for_contact("Ada", "Vogel GmbH", "travel", "enterprise").body;
+        assert!(enterprise.contains("account manager can walk the Vogel GmbH team"));
+    }
+
+    #[test]
+    fn missing_fields_fall_back_to_neutral_copy() {
+        MockHost::new()
+            .at(NOW)
+            .record("contacts", "c-1", "EU", &[("consent_email", "granted")])
+            .install();
+        let actions = Outreach::act(ctx(&[])).expect("act");
+        let email = actions[0].as_email().expect("an email");
+        assert!(email.subject.starts_with("there, "));
+        assert!(email.body.starts_with("Hi there,"));
+        assert!(email.body.contains("your team"));
+    }
+
+    #[test]
+    fn max_emails_caps_the_proposals() {
+        let mut mock = MockHost::new().at(NOW);
+        for i in 0..25 {
+            mock = contact(mock, &format!("c-{i:02}"), "Ada", "travel", "granted");
+        }
+        mock.install();
+
+        assert_eq!(Outreach::act(ctx(&[])).expect("act").len(), DEFAULT_MAX_EMAILS);
+        let actions = Outreach::act(ctx(&[("max_emails", "3")])).expect("act");
+        assert_eq!(ids(&actions), ["test-run/c-00", "test-run/c-01", "test-run/c-02"]);
+        assert!(logged("cap of 3 emails reached; 22 contacts not considered"));
+        assert!(Outreach::act(ctx(&[("max_emails", "0")])).expect("act").is_empty());
+    }
+
+    #[test]
+    fn segment_param_filters_contacts() {
+        let mock = MockHost::new().at(NOW);
+        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        mock.record(
+            "contacts",
+            "c-2",
+            "EU",
+            &[("segment", "enterprise"), ("consent_email", "granted")],
+        )
+        .install();
+        let actions = Outreach::act(ctx(&[("segment", "enterprise")])).expect("act");
+        assert_eq!(ids(&actions), ["test-run/c-2"]);
+    }
+
+    #[test]
+    fn malformed_params_are_invalid_context() {
+        MockHost::new().at(NOW).install();
+        for params in [
+            [("quiet_days", "two weeks")],
+            [("quiet_days", "-1")],
+            [("max_emails", "1.5")],
+            [("segment", " ")],
+        ] {
+            match Outreach::act(ctx(&params)) {
+                Err(SkillError::InvalidContext(message)) => {
+                    assert!(message.contains(params[0].0), "{message}")
+                }
+                other => panic!("{params:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn host_errors_are_reported() {
+        MockHost::new().at(NOW).install(); // no `contacts` collection
+        assert!(matches!(
+            Outreach::act(ctx(&[])),
+            Err(SkillError::Host(HostError::UnknownCollection(_)))
+        ));
+    }
+}
