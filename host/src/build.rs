@@ -241,7 +241,10 @@ pub fn build_crates(
         } else {
             None
         };
-        let stem = manifest.as_ref().map(|m| m.pack.name.clone()).unwrap_or_else(|| package.clone());
+        let stem = manifest
+            .as_ref()
+            .map(|m| m.pack.name.clone())
+            .unwrap_or_else(|| package.clone());
         let path = out_dir.join(format!("{stem}.wasm"));
         write_atomic(&path, &component)?;
         let manifest = match manifest {
@@ -256,7 +259,13 @@ pub fn build_crates(
             }
             None => None,
         };
-        built.push(Built { package, manifest, path, hash, size: component.len() });
+        built.push(Built {
+            package,
+            manifest,
+            path,
+            hash,
+            size: component.len(),
+        });
     }
     Ok(built)
 }
@@ -288,6 +297,12 @@ fn cargo_metadata(dir: &Path) -> Result<serde_json::Value, BuildError> {
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|source| BuildError::Io { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| BuildError::Io { path: path.to_path_buf(), source })
+    std::fs::write(&tmp, bytes).map_err(|source| BuildError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

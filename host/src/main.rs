@@ -6,7 +6,10 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse::pipeline::{self, Decision, Outcome, RunReport};
-use gatehouse::{Action, Dataset, Describe, EngineOptions, Guest, Kind, Limits, Metering, RunContext, Sandbox, World};
+use gatehouse::{
+    Action, Dataset, Describe, EngineOptions, Guest, Kind, Limits, Metering, RunContext, Sandbox,
+    World,
+};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +19,11 @@ use std::sync::Arc;
 const EXIT_FAIL_ON: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Run AI agents' skills and policy packs as sandboxed WebAssembly components, fail closed")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Run AI agents' skills and policy packs as sandboxed WebAssembly components, fail closed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +54,7 @@ enum Command {
         /// Actions, one JSON object per line; `-` reads standard input.
         #[arg(long)]
         actions: PathBuf,
-        /// The run context (JSON). Default: agent and partition of the first action.
+        /// The run context (JSON). Default: no agent check, the first action's region as partition.
         #[arg(long)]
         context: Option<PathBuf>,
         /// A dataset to stamp recipient facts from; without it the facts in the actions are used as given.
@@ -130,7 +137,7 @@ struct Common {
     json: bool,
     /// Fuel per guest call, or `off`.
     #[arg(long, value_parser = parse_fuel)]
-    fuel: Option<Option<u64>>,
+    fuel: Option<Fuel>,
     /// Linear memory per guest call (e.g. 64MiB).
     #[arg(long, value_parser = parse_size)]
     memory: Option<u64>,
@@ -154,7 +161,7 @@ struct Common {
 impl Common {
     fn limits(&self) -> Limits {
         let mut l = Limits::default();
-        if let Some(f) = self.fuel {
+        if let Some(Fuel(f)) = self.fuel {
             l.fuel = f;
         }
         if let Some(m) = self.memory {
@@ -195,18 +202,27 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("gatehouse"))
 }
 
-fn parse_fuel(s: &str) -> Result<Option<u64>, String> {
+/// A fuel amount, or none (`off`).
+#[derive(Clone, Copy)]
+struct Fuel(Option<u64>);
+
+fn parse_fuel(s: &str) -> Result<Fuel, String> {
     if s == "off" {
-        return Ok(None);
+        return Ok(Fuel(None));
     }
-    s.replace('_', "").parse().map(Some).map_err(|_| format!("`{s}` is not a fuel amount (a whole number or `off`)"))
+    s.replace('_', "")
+        .parse()
+        .map(|n| Fuel(Some(n)))
+        .map_err(|_| format!("`{s}` is not a fuel amount (a whole number or `off`)"))
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 65536, 64KiB, 64MiB, 1GiB)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 65536, 64KiB, 64MiB, 1GiB)"))?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "KiB" | "K" | "k" => 1 << 10,
@@ -214,7 +230,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "GiB" | "G" => 1 << 30,
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (B, KiB, MiB, GiB)")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 fn parse_duration_ms(s: &str) -> Result<u64, String> {
@@ -226,7 +243,10 @@ fn parse_duration_ms(s: &str) -> Result<u64, String> {
     } else {
         (t, 1)
     };
-    num.trim().parse::<u64>().map(|n| n * mult).map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 2s)"))
+    num.trim()
+        .parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 2s)"))
 }
 
 fn main() -> ExitCode {
@@ -241,7 +261,10 @@ fn main() -> ExitCode {
 }
 
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
@@ -259,18 +282,38 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             } else {
                 match &m.result {
                     Ok(Ok(actions)) => {
-                        println!("{} proposed {} action(s)  [{}]", guest_label(&skill), actions.len(), meter(&m.metering));
+                        println!(
+                            "{} proposed {} action(s)  [{}]",
+                            guest_label(&skill),
+                            actions.len(),
+                            meter(&m.metering)
+                        );
                         for a in actions {
                             println!("{}", action_line(a));
                         }
                     }
-                    Ok(Err(e)) => println!("{} proposed nothing: {e:?}  [{}]", guest_label(&skill), meter(&m.metering)),
-                    Err(e) => println!("{} failed: {e}  [{}]", guest_label(&skill), meter(&m.metering)),
+                    Ok(Err(e)) => println!(
+                        "{} proposed nothing: {e:?}  [{}]",
+                        guest_label(&skill),
+                        meter(&m.metering)
+                    ),
+                    Err(e) => println!(
+                        "{} failed: {e}  [{}]",
+                        guest_label(&skill),
+                        meter(&m.metering)
+                    ),
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { packs, actions, context, data, verdicts, common } => {
+        Command::Validate {
+            packs,
+            actions,
+            context,
+            data,
+            verdicts,
+            common,
+        } => {
             let sandbox = common.sandbox()?;
             let packs = load_packs(&sandbox, &packs)?;
             let actions = read_actions(&actions)?;
@@ -279,23 +322,54 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 None => default_context(&actions),
             };
             let dataset = data.as_deref().map(read_dataset).transpose()?;
-            let world = World::new(Arc::new(dataset.clone().unwrap_or_default()), &ctx.partition, ctx.now, &ctx.run_id);
-            let report = pipeline::validate_all(&sandbox, &packs, actions, &ctx, dataset.as_ref(), world, &common.limits());
+            let world = World::new(
+                Arc::new(dataset.clone().unwrap_or_default()),
+                &ctx.partition,
+                ctx.now,
+                &ctx.run_id,
+            );
+            let report = pipeline::validate_all(
+                &sandbox,
+                &packs,
+                actions,
+                &ctx,
+                dataset.as_ref(),
+                world,
+                &common.limits(),
+            );
             print_report(&report, common.json)?;
             Ok(fail_on(&report, verdicts.fail_on))
         }
-        Command::Run { skill, packs, run, verdicts } => {
+        Command::Run {
+            skill,
+            packs,
+            run,
+            verdicts,
+        } => {
             let sandbox = run.common.sandbox()?;
             let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
             let packs = load_packs(&sandbox, &packs)?;
             let ctx = read_context(&run.context)?;
             let dataset = Arc::new(read_dataset(&run.data)?);
-            let report = pipeline::run(&sandbox, &skill, &packs, &ctx, dataset, &run.common.limits());
+            let report = pipeline::run(
+                &sandbox,
+                &skill,
+                &packs,
+                &ctx,
+                dataset,
+                &run.common.limits(),
+            );
             print_report(&report, run.common.json)?;
             Ok(fail_on(&report, verdicts.fail_on))
         }
-        Command::Build { crates, out, target_dir, json } => {
-            let built = gatehouse::build::build_crates(&crates, target_dir.as_deref(), out.as_deref())?;
+        Command::Build {
+            crates,
+            out,
+            target_dir,
+            json,
+        } => {
+            let built =
+                gatehouse::build::build_crates(&crates, target_dir.as_deref(), out.as_deref())?;
             if json {
                 let rows: Vec<_> = built
                     .iter()
@@ -306,20 +380,37 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 print_json(&rows)?;
             } else {
                 for b in &built {
-                    println!("{}  {:>9} bytes  {}", b.hash.to_hex(), b.size, b.path.display());
+                    println!(
+                        "{}  {:>9} bytes  {}",
+                        b.hash.to_hex(),
+                        b.size,
+                        b.path.display()
+                    );
                     if let Some(m) = &b.manifest {
-                        println!("{}  {:>9}        {}", " ".repeat(64), "manifest", m.display());
+                        println!(
+                            "{}  {:>9}        {}",
+                            " ".repeat(64),
+                            "manifest",
+                            m.display()
+                        );
                     }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Componentize { module, output } => {
-            let bytes = std::fs::read(&module).with_context(|| format!("cannot read `{}`", module.display()))?;
+            let bytes = std::fs::read(&module)
+                .with_context(|| format!("cannot read `{}`", module.display()))?;
             let name = module.display().to_string();
             let component = gatehouse::build::componentize(&bytes, &name)?;
-            std::fs::write(&output, &component).with_context(|| format!("cannot write `{}`", output.display()))?;
-            println!("{}  {} bytes  {}", blake3::hash(&component).to_hex(), component.len(), output.display());
+            std::fs::write(&output, &component)
+                .with_context(|| format!("cannot write `{}`", output.display()))?;
+            println!(
+                "{}  {} bytes  {}",
+                blake3::hash(&component).to_hex(),
+                component.len(),
+                output.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -332,15 +423,23 @@ fn fail_on(report: &RunReport, fail_on: Option<FailOn>) -> ExitCode {
         Some(FailOn::Escalate) => matches!(d.outcome, Outcome::Deny | Outcome::Escalate),
     };
     let act_failed = fail_on.is_some() && report.act.as_ref().is_some_and(|a| a.error.is_some());
-    if act_failed || report.decisions.iter().any(hit) { ExitCode::from(EXIT_FAIL_ON) } else { ExitCode::SUCCESS }
+    if act_failed || report.decisions.iter().any(hit) {
+        ExitCode::from(EXIT_FAIL_ON)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn load_packs(sandbox: &Sandbox, paths: &[PathBuf]) -> Result<Vec<Guest>> {
-    paths.iter().map(|p| Ok(gatehouse::load_pack(sandbox, p)?)).collect()
+    paths
+        .iter()
+        .map(|p| Ok(gatehouse::load_pack(sandbox, p)?))
+        .collect()
 }
 
 fn read_context(path: &Path) -> Result<RunContext> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read context `{}`", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read context `{}`", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("context `{}`", path.display()))
 }
 
@@ -352,8 +451,12 @@ fn read_actions(path: &Path) -> Result<Vec<Action>> {
     let (name, reader): (String, Box<dyn BufRead>) = if path.as_os_str() == "-" {
         ("<stdin>".to_string(), Box::new(std::io::stdin().lock()))
     } else {
-        let f = std::fs::File::open(path).with_context(|| format!("cannot read actions `{}`", path.display()))?;
-        (path.display().to_string(), Box::new(std::io::BufReader::new(f)))
+        let f = std::fs::File::open(path)
+            .with_context(|| format!("cannot read actions `{}`", path.display()))?;
+        (
+            path.display().to_string(),
+            Box::new(std::io::BufReader::new(f)),
+        )
     };
     let mut actions = Vec::new();
     for (i, line) in reader.lines().enumerate() {
@@ -361,7 +464,8 @@ fn read_actions(path: &Path) -> Result<Vec<Action>> {
         if line.trim().is_empty() {
             continue;
         }
-        let action: Action = serde_json::from_str(&line).with_context(|| format!("actions `{name}` line {}", i + 1))?;
+        let action: Action = serde_json::from_str(&line)
+            .with_context(|| format!("actions `{name}` line {}", i + 1))?;
         actions.push(action);
     }
     if actions.is_empty() {
@@ -374,7 +478,7 @@ fn default_context(actions: &[Action]) -> RunContext {
     let first = actions.first();
     RunContext {
         run_id: "validate".to_string(),
-        agent: first.map(|a| a.agent.clone()).unwrap_or_default(),
+        agent: String::new(),
         partition: first.map(|a| a.region.clone()).unwrap_or_default(),
         cohort: None,
         campaign: None,
@@ -421,19 +525,45 @@ fn inspect(path: &Path, common: &Common) -> Result<ExitCode> {
     println!("size:     {} bytes", guest.size);
     println!("world:    {}", guest.kind);
     println!("package:  {}", package.unwrap_or_default());
-    println!("imports:  {}", if guest.imports.is_empty() { "none".to_string() } else { guest.imports.join(", ") });
+    println!(
+        "imports:  {}",
+        if guest.imports.is_empty() {
+            "none".to_string()
+        } else {
+            guest.imports.join(", ")
+        }
+    );
     println!("exports:  {} ({functions})", guest.export);
     match &guest.describe {
         Describe::Policy(p) => {
-            println!("pack:     {} {} ({})", p.name, p.version, p.sdk.as_deref().unwrap_or("no sdk marker"));
+            println!(
+                "pack:     {} {} ({})",
+                p.name,
+                p.version,
+                p.sdk.as_deref().unwrap_or("no sdk marker")
+            );
             println!("rules:");
             for r in &p.rules {
-                println!("  {:<28} {:<8} {}", r.id, format!("{:?}", r.severity).to_lowercase(), r.description);
+                println!(
+                    "  {:<28} {:<8} {}",
+                    r.id,
+                    format!("{:?}", r.severity).to_lowercase(),
+                    r.description
+                );
             }
         }
-        Describe::Skill(s) => println!("skill:    {} {} ({})", s.name, s.version, s.sdk.as_deref().unwrap_or("no sdk marker")),
+        Describe::Skill(s) => println!(
+            "skill:    {} {} ({})",
+            s.name,
+            s.version,
+            s.sdk.as_deref().unwrap_or("no sdk marker")
+        ),
     }
-    let how = if guest.from_cache { "loaded from cache" } else { "compiled" };
+    let how = if guest.from_cache {
+        "loaded from cache"
+    } else {
+        "compiled"
+    };
     println!("load:     {how} in {:.2} ms", guest.load_us as f64 / 1000.0);
     Ok(ExitCode::SUCCESS)
 }
@@ -459,8 +589,14 @@ fn meter(m: &Metering) -> String {
 fn action_line(a: &Action) -> String {
     use gatehouse::ActionKind as K;
     let what = match &a.kind {
-        K::Email(e) => format!("email to {} <{}>: \"{}\"", e.to.contact_id, e.to.address, e.subject),
-        K::Sms(s) => format!("sms to {} <{}>: \"{}\"", s.to.contact_id, s.to.address, s.body),
+        K::Email(e) => format!(
+            "email to {} <{}>: \"{}\"",
+            e.to.contact_id, e.to.address, e.subject
+        ),
+        K::Sms(s) => format!(
+            "sms to {} <{}>: \"{}\"",
+            s.to.contact_id, s.to.address, s.body
+        ),
         K::AdBudget(b) => format!(
             "ad budget {} {}: {:.2} -> {:.2} {}/day",
             b.platform,
@@ -469,7 +605,13 @@ fn action_line(a: &Action) -> String {
             b.proposed_daily_micros as f64 / 1e6,
             b.currency
         ),
-        K::Audience(u) => format!("audience {:?} {} on {} ({} contacts)", u.operation, u.audience_id, u.platform, u.contact_ids.len()),
+        K::Audience(u) => format!(
+            "audience {:?} {} on {} ({} contacts)",
+            u.operation,
+            u.audience_id,
+            u.platform,
+            u.contact_ids.len()
+        ),
         K::Generic(g) => format!("{} {}", g.kind, g.payload_json),
     };
     format!("  {}  {what}", a.id)
@@ -484,8 +626,14 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
         let head = format!("skill {}@{} ({}…)", s.name, s.version, &s.hash[..12]);
         match (&act.error, &act.skill_error) {
             (Some(e), _) => println!("{head} FAILED: {e}  [{}]", meter(&act.metering)),
-            (None, Some(e)) => println!("{head} proposed nothing: {e:?}  [{}]", meter(&act.metering)),
-            (None, None) => println!("{head} proposed {} action(s)  [{}]", act.proposed, meter(&act.metering)),
+            (None, Some(e)) => {
+                println!("{head} proposed nothing: {e:?}  [{}]", meter(&act.metering))
+            }
+            (None, None) => println!(
+                "{head} proposed {} action(s)  [{}]",
+                act.proposed,
+                meter(&act.metering)
+            ),
         }
     }
     for p in &report.packs {
@@ -499,8 +647,17 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
         let tag = if d.fail_closed { " (fail closed)" } else { "" };
         println!("  => {}{tag}", d.outcome.to_string().to_uppercase());
         for f in &d.findings {
-            let at = f.location.as_ref().map(|s| format!(" [{} {}..{} \"{}\"]", s.field, s.start, s.end, s.excerpt)).unwrap_or_default();
-            println!("     {} ({}){at}: {}", f.rule, format!("{:?}", f.severity).to_lowercase(), f.message);
+            let at = f
+                .location
+                .as_ref()
+                .map(|s| format!(" [{} {}..{} \"{}\"]", s.field, s.start, s.end, s.excerpt))
+                .unwrap_or_default();
+            println!(
+                "     {} ({}){at}: {}",
+                f.rule,
+                format!("{:?}", f.severity).to_lowercase(),
+                f.message
+            );
         }
         if let Some(fa) = &d.final_action {
             for line in describe_change(&d.action, fa) {
@@ -513,7 +670,12 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
                 (None, Some(e)) => format!("error: {e}"),
                 (None, None) => "-".to_string(),
             };
-            println!("     · {} round {}: {what}  [{}]", r.pack.name, r.round, meter(&r.metering));
+            println!(
+                "     · {} round {}: {what}  [{}]",
+                r.pack.name,
+                r.round,
+                meter(&r.metering)
+            );
         }
     }
     println!();

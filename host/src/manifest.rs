@@ -94,15 +94,24 @@ pub struct ComponentPin {
 impl PackManifest {
     /// Read and check a manifest file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-        Self::parse(&text).map_err(|reason| LoadError::Manifest { path: path.to_path_buf(), reason })
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|reason| LoadError::Manifest {
+            path: path.to_path_buf(),
+            reason,
+        })
     }
 
     /// Parse manifest text; the error gives line, column and field.
     pub fn parse(text: &str) -> Result<Self, String> {
         let m: Self = toml::from_str(text).map_err(|e| one_line_toml_error(text, &e))?;
         if m.schema != MANIFEST_SCHEMA {
-            return Err(format!("schema {} is not supported (this host reads schema {MANIFEST_SCHEMA})", m.schema));
+            return Err(format!(
+                "schema {} is not supported (this host reads schema {MANIFEST_SCHEMA})",
+                m.schema
+            ));
         }
         Ok(m)
     }
@@ -114,7 +123,12 @@ impl PackManifest {
 }
 
 fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+    let msg = e
+        .message()
+        .lines()
+        .next()
+        .unwrap_or("invalid TOML")
+        .to_string();
     match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -135,29 +149,61 @@ pub fn load_pack(sandbox: &Sandbox, path: &Path) -> Result<Guest, LoadError> {
         return sandbox.load_file(path, Some(Kind::Policy));
     }
     let manifest = PackManifest::load(path)?;
-    let bad = |reason: String| LoadError::Manifest { path: path.to_path_buf(), reason };
-    let pin = manifest.component.as_ref().ok_or_else(|| bad("no `[component]` pin: build it with `gatehouse build`".into()))?;
+    let bad = |reason: String| LoadError::Manifest {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pin = manifest
+        .component
+        .as_ref()
+        .ok_or_else(|| bad("no `[component]` pin: build it with `gatehouse build`".into()))?;
     let component_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&pin.path);
-    let bytes = std::fs::read(&component_path).map_err(|source| LoadError::Io { path: component_path.clone(), source })?;
+    let bytes = std::fs::read(&component_path).map_err(|source| LoadError::Io {
+        path: component_path.clone(),
+        source,
+    })?;
     let actual = blake3::hash(&bytes).to_hex().to_string();
     if actual != pin.blake3 {
-        return Err(bad(format!("component `{}` has blake3 {actual}, the manifest pins {}", pin.path, pin.blake3)));
+        return Err(bad(format!(
+            "component `{}` has blake3 {actual}, the manifest pins {}",
+            pin.path, pin.blake3
+        )));
     }
-    let guest = sandbox.load(&bytes, &pin.path, Some(Kind::Policy))?.with_config(manifest.config.clone());
-    let info = guest.pack_info().ok_or_else(|| bad("not a policy pack".into()))?;
+    let guest = sandbox
+        .load(&bytes, &pin.path, Some(Kind::Policy))?
+        .with_config(manifest.config.clone());
+    let info = guest
+        .pack_info()
+        .ok_or_else(|| bad("not a policy pack".into()))?;
     if info.name != manifest.pack.name || info.version != manifest.pack.version {
         return Err(bad(format!(
             "the component describes itself as {}@{}, the manifest says {}@{}",
             info.name, info.version, manifest.pack.name, manifest.pack.version
         )));
     }
-    let described: Vec<(&str, Severity)> = info.rules.iter().map(|r| (r.id.as_str(), r.severity)).collect();
-    let listed: Vec<(&str, Severity)> = manifest.rules.iter().map(|r| (r.id.as_str(), r.severity)).collect();
+    let described: Vec<(&str, Severity)> = info
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.severity))
+        .collect();
+    let listed: Vec<(&str, Severity)> = manifest
+        .rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.severity))
+        .collect();
     if described != listed {
         return Err(bad(format!(
             "rules differ: the component describes [{}], the manifest lists [{}]",
-            described.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", "),
-            listed.iter().map(|(id, _)| *id).collect::<Vec<_>>().join(", ")
+            described
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+                .join(", "),
+            listed
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok(guest)

@@ -206,7 +206,9 @@ pub fn validate_all(
                     format!("action id `{}` is used twice in this run", action.id),
                 ));
             }
-            if action.agent.is_empty() {
+            if ctx.agent.is_empty() {
+                // No run agent (offline validation of recorded actions).
+            } else if action.agent.is_empty() {
                 action.agent = ctx.agent.clone();
             } else if action.agent != ctx.agent {
                 blocked.push(Finding::new(

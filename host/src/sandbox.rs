@@ -710,7 +710,9 @@ fn classify_error(
             limit_ms: limits.timeout_ms,
             elapsed_ms: started.elapsed().as_millis() as u64,
         }),
-        Some(Trap::StackOverflow) => GuestError::Limit(LimitError::Stack { limit_bytes: stack as u64 }),
+        Some(Trap::StackOverflow) => GuestError::Limit(LimitError::Stack {
+            limit_bytes: stack as u64,
+        }),
         Some(trap) => GuestError::Trap {
             message: trap.to_string(),
         },
@@ -728,7 +730,11 @@ fn first_line(e: &wasmtime::Error) -> String {
         .filter_map(|c| c.to_string().lines().next().map(str::to_string))
         .filter(|l| !l.is_empty() && !l.starts_with("error while executing at wasm backtrace"))
         .collect();
-    if parts.is_empty() { "unknown error".to_string() } else { parts.join(": ") }
+    if parts.is_empty() {
+        "unknown error".to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {

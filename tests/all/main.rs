@@ -1,1 +1,21 @@
-fn main() {}
+//! gatehouse's integration tests: one binary, one module per capability.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod support;
+
+// Hostile guests: every limit is a typed error and the host keeps serving.
+mod hostile;
+// Loading: malformed, foreign and incompatible components are refused in one line.
+mod loading;
+// The act → validate pipeline on the bundled skill and brand pack.
+mod pipeline;
+// The `gatehouse` command line, as a user runs it.
+mod cli;
+// Guest builds are reproducible.
+mod build;

@@ -186,7 +186,7 @@ fn history_of(contact_id: &str) -> Result<Vec<Evidence>, SkillError> {
 /// Why a contact must not be emailed yet, if they were emailed within the
 /// last `quiet_days` days. A record whose time cannot be read counts as
 /// recent: when in doubt, stay quiet.
-fn quiet_period_reason(history: &[Evidence], now: Timestamp, quiet_days: u32) -> Option<String> {
+fn quiet_period_reason(history: &[Evidence], now: i64, quiet_days: u32) -> Option<String> {
     let window = i64::from(quiet_days) * DAY_MS;
     history
         .iter()
@@ -207,12 +207,8 @@ fn quiet_period_reason(history: &[Evidence], now: Timestamp, quiet_days: u32) ->
 
 /// The email proposed to `contact`.
 fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_days: u32) -> Action {
-    let first_name = contact.get("first_name").unwrap_or("there");
-    let company = contact.get("company").unwrap_or("your team");
-    let interest = contact.get("interest").unwrap_or("");
-    let segment = contact.get("segment").unwrap_or("");
-    let copy = Copy::for_contact(first_name, company, interest, segment);
-
+    let person = Person::of(contact);
+    let copy = EmailCopy::for_person(&person);
     let email = Email {
         to: Recipient::contact(&contact.id),
         from_name: FROM_NAME.to_string(),
@@ -224,18 +220,18 @@ fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_day
         postal_address: Some(POSTAL_ADDRESS.to_string()),
         commercial: true,
     };
-    let topic = if interest.is_empty() {
-        "Acme's news"
-    } else {
-        interest
-    };
-    let mut action = Action::new(&format!("{}/{}", ctx.run_id, contact.id), ActionKind::Email(email))
-        .by(&ctx.agent, &contact.partition)
-        .citing(std::iter::once(contact.id.as_str()).chain(history.iter().map(|h| h.id.as_str())))
-        .because(&format!(
-            "{first_name} consented to email, has not been emailed in the last {quiet_days} days \
-             and is interested in {topic}."
-        ));
+    let who = person.first_name.unwrap_or("The contact");
+    let topic = person.interest.unwrap_or("Acme's news");
+    let mut action = Action::new(
+        &format!("{}/{}", ctx.run_id, contact.id),
+        ActionKind::Email(email),
+    )
+    .by(&ctx.agent, &contact.partition)
+    .citing(std::iter::once(contact.id.as_str()).chain(history.iter().map(|h| h.id.as_str())))
+    .because(&format!(
+        "{who} consented to email, has not been emailed in the last {quiet_days} days \
+         and is interested in {topic}."
+    ));
     action.estimated_cost = Money {
         currency: "USD".to_string(),
         micros: COST_PER_EMAIL_MICROS,
@@ -243,62 +239,97 @@ fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_day
     action
 }
 
+/// The fields of a contact that personalise the copy; blank counts as missing.
+struct Person<'a> {
+    first_name: Option<&'a str>,
+    company: Option<&'a str>,
+    interest: Option<&'a str>,
+    segment: Option<&'a str>,
+}
+
+impl<'a> Person<'a> {
+    fn of(contact: &'a Evidence) -> Self {
+        let field = |name| contact.get(name).map(str::trim).filter(|v| !v.is_empty());
+        Self {
+            first_name: field("first_name"),
+            company: field("company"),
+            interest: field("interest"),
+            segment: field("segment"),
+        }
+    }
+}
+
 /// A subject and a body.
-struct Copy {
+struct EmailCopy {
     subject: String,
     body: String,
 }
 
-impl Copy {
-    /// The copy for a contact, by interest (and segment for the closing).
-    fn for_contact(first_name: &str, company: &str, interest: &str, segment: &str) -> Self {
-        let closing = if segment == "enterprise" {
-            format!("Your account manager can walk the {company} team through it this week.")
-        } else {
-            "Reply to this email and we will set it up for you.".to_string()
-        };
-        let (subject, offer) = match interest {
+impl EmailCopy {
+    /// The copy for a person: the offer follows the interest, the closing
+    /// the segment.
+    fn for_person(person: &Person<'_>) -> Self {
+        let audience = person.company.unwrap_or("your team");
+        let (subject, offer) = match person.interest {
             // Banned claim ("guaranteed"): the brand pack denies this copy.
-            "fitness" => (
-                format!("{first_name}, a fitter spring for {company}"),
-                "Our new team wellness programme comes with guaranteed results \
-                 in six weeks."
-                    .to_string(),
+            Some("fitness") => (
+                format!("a fitter spring for {audience}"),
+                "Our new team wellness programme comes with guaranteed results in six weeks.",
             ),
             // Misspelled brand ("acme"): the brand pack corrects it.
-            "finance" => (
-                format!("{first_name}, close your books faster at {company}"),
-                "The acme finance desk now reconciles invoices overnight, so \
-                 month-end takes days instead of weeks."
-                    .to_string(),
+            Some("finance") => (
+                format!("faster month-end closing for {audience}"),
+                "The acme finance desk now reconciles invoices overnight, so month-end \
+                 takes days instead of weeks.",
             ),
-            "gardening" => (
-                format!("{first_name}, spring planting ideas for {company}"),
-                "Acme's spring catalogue has arrived, with seed kits and tools \
-                 chosen for the season ahead."
-                    .to_string(),
+            Some("gardening") => (
+                format!("spring planting ideas for {audience}"),
+                "Acme's spring catalogue has arrived, with seed kits and tools chosen \
+                 for the season ahead.",
             ),
-            "travel" => (
-                format!("{first_name}, plan {company}'s spring trips with Acme"),
-                "Acme Travel now books rail, flights and hotels in one place, \
-                 with one invoice at the end of the month."
-                    .to_string(),
+            Some("travel") => (
+                format!("spring trips for {audience}, booked in one place"),
+                "Acme Travel now books rail, flights and hotels in one place, with one \
+                 invoice at the end of the month.",
             ),
             _ => (
-                format!("{first_name}, what's new at Acme this spring"),
-                "Acme has new products and services this spring.".to_string(),
+                "what's new at Acme this spring".to_string(),
+                "Acme has new products and services this spring.",
             ),
         };
-        let mut body = format!(
-            "Hi {first_name},\n\nAs someone at {company} interested in {topic}, you may like \
-             this. {offer}\n\n{closing}\n\nThe Acme Marketing team",
-            topic = if interest.is_empty() {
-                "what Acme does"
-            } else {
-                interest
-            },
-        );
-        if interest == "gardening" {
+        let subject = match person.first_name {
+            Some(name) => format!("{name}, {subject}"),
+            None => capitalised(&subject),
+        };
+
+        let greeting = match person.first_name {
+            Some(name) => format!("Hi {name},"),
+            None => "Hello,".to_string(),
+        };
+        let intro = match (person.company, person.interest) {
+            (Some(company), Some(interest)) => {
+                format!("As someone at {company} interested in {interest}, you may like this.")
+            }
+            (None, Some(interest)) => {
+                format!("As someone interested in {interest}, you may like this.")
+            }
+            (Some(company), None) => format!("Here is what is new for {company}."),
+            (None, None) => "Here is what is new.".to_string(),
+        };
+        let closing = match (person.segment, person.company) {
+            (Some("enterprise"), Some(company)) => {
+                format!("Your account manager can walk the {company} team through it this week.")
+            }
+            (Some("enterprise"), None) => {
+                "Your account manager can walk your team through it this week.".to_string()
+            }
+            _ => "Reply to this email and we will set it up for you.".to_string(),
+        };
+
+        let mut body =
+            format!("{greeting}\n\n{intro} {offer}\n\n{closing}\n\nThe Acme Marketing team");
+        // Only the gardening copy carries the disclosure (see the crate docs).
+        if person.interest == Some("gardening") {
             body.push_str("\n\n");
             body.push_str(DISCLOSURE);
         }
@@ -306,13 +337,21 @@ impl Copy {
     }
 }
 
+/// `text` with its first character in upper case.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
-#[allow(clippy::expect_used)] // a failed expectation is a failed test
 mod tests {
     use super::*;
     use gatehouse_guest::testing::MockHost;
 
-    const NOW: Timestamp = 1_767_607_200_000;
+    const NOW: i64 = 1_767_607_200_000;
 
     fn contact(
         mock: MockHost,
@@ -335,7 +374,13 @@ mod tests {
         )
     }
 
-    fn history(mock: MockHost, id: &str, contact_id: &str, channel: &str, days_ago: i64) -> MockHost {
+    fn history(
+        mock: MockHost,
+        id: &str,
+        contact_id: &str,
+        channel: &str,
+        days_ago: i64,
+    ) -> MockHost {
         let at = (NOW - days_ago * DAY_MS).to_string();
         mock.record(
             "history",
@@ -367,13 +412,18 @@ mod tests {
     }
 
     fn logged(needle: &str) -> bool {
-        MockHost::logs().iter().any(|(_, line)| line.contains(needle))
+        MockHost::logs()
+            .iter()
+            .any(|(_, line)| line.contains(needle))
     }
 
     #[test]
     fn describes_itself() {
         let info = Outreach::describe();
-        assert_eq!((info.name.as_str(), info.version.as_str()), ("email-outreach", "0.1.0"));
+        assert_eq!(
+            (info.name.as_str(), info.version.as_str()),
+            ("email-outreach", "0.1.0")
+        );
         assert!(info.sdk.is_some());
     }
 
@@ -424,7 +474,11 @@ mod tests {
             "history",
             "h-1",
             "EU",
-            &[("contact_id", "c-1"), ("channel", "email"), ("at_ms", "yesterday")],
+            &[
+                ("contact_id", "c-1"),
+                ("channel", "email"),
+                ("at_ms", "yesterday"),
+            ],
         )
         .install();
         assert!(Outreach::act(ctx(&[])).expect("act").is_empty());
@@ -455,7 +509,10 @@ mod tests {
         assert_eq!(email.to.contact_id, "c-1");
         assert_eq!(email.from_name, "Acme Marketing");
         assert_eq!(email.from_address, "news@acme.example");
-        assert_eq!(email.unsubscribe_url.as_deref(), Some("https://acme.example/u/c-1"));
+        assert_eq!(
+            email.unsubscribe_url.as_deref(),
+            Some("https://acme.example/u/c-1")
+        );
         assert_eq!(email.postal_address.as_deref(), Some(POSTAL_ADDRESS));
         assert!(email.commercial);
         assert!(email.subject.starts_with("Ada, "), "{}", email.subject);
@@ -467,28 +524,45 @@ mod tests {
 
     #[test]
     fn copy_follows_the_interest() {
-        let body = |interest| Copy::for_contact("Ada", "Vogel GmbH", interest, "smb").body;
+        let person = |interest, segment| Person {
+            first_name: Some("Ada"),
+            company: Some("Vogel GmbH"),
+            interest,
+            segment,
+        };
+        let body = |interest| EmailCopy::for_person(&person(Some(interest), Some("smb"))).body;
         assert!(body("fitness").contains("guaranteed"));
         assert!(body("finance").contains("The acme finance desk"));
         assert!(body("gardening").ends_with(DISCLOSURE));
-        for interest in ["fitness", "finance", "travel", ""] {
+        for interest in ["fitness", "finance", "travel", "knitting"] {
             assert!(!body(interest).contains(DISCLOSURE), "{interest}");
         }
-        let enterprise = Copy::for_contact("Ada", "Vogel GmbH", "travel", "enterprise").body;
-        assert!(enterprise.contains("account manager can walk the Vogel GmbH team"));
+        let enterprise = EmailCopy::for_person(&person(Some("travel"), Some("enterprise")));
+        assert!(
+            enterprise
+                .body
+                .contains("account manager can walk the Vogel GmbH team")
+        );
+        let other = EmailCopy::for_person(&person(None, None));
+        assert_eq!(other.subject, "Ada, what's new at Acme this spring");
     }
 
     #[test]
     fn missing_fields_fall_back_to_neutral_copy() {
         MockHost::new()
             .at(NOW)
-            .record("contacts", "c-1", "EU", &[("consent_email", "granted")])
+            .record(
+                "contacts",
+                "c-1",
+                "EU",
+                &[("consent_email", "granted"), ("first_name", " ")],
+            )
             .install();
         let actions = Outreach::act(ctx(&[])).expect("act");
         let email = actions[0].as_email().expect("an email");
-        assert!(email.subject.starts_with("there, "));
-        assert!(email.body.starts_with("Hi there,"));
-        assert!(email.body.contains("your team"));
+        assert_eq!(email.subject, "What's new at Acme this spring");
+        assert!(email.body.starts_with("Hello,\n\nHere is what is new. "));
+        assert!(actions[0].rationale.starts_with("The contact consented"));
     }
 
     #[test]
@@ -499,11 +573,23 @@ mod tests {
         }
         mock.install();
 
-        assert_eq!(Outreach::act(ctx(&[])).expect("act").len(), DEFAULT_MAX_EMAILS);
+        assert_eq!(
+            Outreach::act(ctx(&[])).expect("act").len(),
+            DEFAULT_MAX_EMAILS
+        );
         let actions = Outreach::act(ctx(&[("max_emails", "3")])).expect("act");
-        assert_eq!(ids(&actions), ["test-run/c-00", "test-run/c-01", "test-run/c-02"]);
-        assert!(logged("cap of 3 emails reached; 22 contacts not considered"));
-        assert!(Outreach::act(ctx(&[("max_emails", "0")])).expect("act").is_empty());
+        assert_eq!(
+            ids(&actions),
+            ["test-run/c-00", "test-run/c-01", "test-run/c-02"]
+        );
+        assert!(logged(
+            "cap of 3 emails reached; 22 contacts not considered"
+        ));
+        assert!(
+            Outreach::act(ctx(&[("max_emails", "0")]))
+                .expect("act")
+                .is_empty()
+        );
     }
 
     #[test]

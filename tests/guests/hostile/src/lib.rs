@@ -13,7 +13,11 @@ pub struct Hostile;
 
 impl Policy for Hostile {
     fn describe() -> PackInfo {
-        PackInfo::new("hostile", "0.1.0").rule("hostile.any", Severity::High, "misbehaves on request")
+        PackInfo::new("hostile", "0.1.0").rule(
+            "hostile.any",
+            Severity::High,
+            "misbehaves on request",
+        )
     }
 
     fn validate(action: Action, _ctx: RunContext) -> Verdict {
@@ -24,8 +28,16 @@ impl Policy for Hostile {
         match mode.as_str() {
             "loop" => spin(),
             "memory" => hoard(),
-            "recursion" => Verdict::Deny(vec![Finding::new("hostile.any", Severity::High, format!("{}", recurse(1)))]),
-            "big-return" => Verdict::Deny(vec![Finding::new("hostile.any", Severity::High, "x".repeat(100 << 20))]),
+            "recursion" => Verdict::Deny(vec![Finding::new(
+                "hostile.any",
+                Severity::High,
+                format!("{}", recurse(1)),
+            )]),
+            "big-return" => Verdict::Deny(vec![Finding::new(
+                "hostile.any",
+                Severity::High,
+                "x".repeat(100 << 20),
+            )]),
             "panic" => trap(),
             "host-spam" => {
                 let mut n = 0u64;
@@ -44,7 +56,11 @@ impl Policy for Hostile {
                 changed.id = format!("{}-other", action.id);
                 Verdict::Modify(Modification {
                     action: changed,
-                    findings: vec![Finding::new("hostile.any", Severity::High, "renamed the action")],
+                    findings: vec![Finding::new(
+                        "hostile.any",
+                        Severity::High,
+                        "renamed the action",
+                    )],
                 })
             }
             "deny-silently" => Verdict::Deny(Vec::new()),
@@ -69,7 +85,11 @@ fn hoard() -> Verdict {
     for i in 0..64u8 {
         chunks.push(vec![i; 64 << 20]);
     }
-    Verdict::Deny(vec![Finding::new("hostile.any", Severity::High, format!("{}", chunks.len()))])
+    Verdict::Deny(vec![Finding::new(
+        "hostile.any",
+        Severity::High,
+        format!("{}", chunks.len()),
+    )])
 }
 
 /// Recursion that lives on the wasm stack (no shadow-stack frame), so the
