@@ -270,6 +270,32 @@ impl Action {
         }
     }
 
+    /// A text field by the name [`Action::texts`] gives it, mutably.
+    pub fn text_mut(&mut self, field: &str) -> Option<&mut String> {
+        match (&mut self.kind, field) {
+            (ActionKind::Email(e), "subject") => Some(&mut e.subject),
+            (ActionKind::Email(e), "body") => Some(&mut e.body),
+            (ActionKind::Sms(s), "body") => Some(&mut s.body),
+            (ActionKind::AdBudget(a), "ad-copy") => a.ad_copy.as_mut(),
+            (ActionKind::Generic(g), "payload") => Some(&mut g.payload_json),
+            _ => None,
+        }
+    }
+
+    /// The email, mutably, if this is an email action.
+    pub fn email_mut(&mut self) -> Option<&mut Email> {
+        match &mut self.kind {
+            ActionKind::Email(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Set the estimated cost.
+    pub fn costing(mut self, currency: &str, micros: i64) -> Self {
+        self.estimated_cost = Money { currency: currency.to_string(), micros };
+        self
+    }
+
     /// Set the agent and region.
     pub fn by(mut self, agent: &str, region: &str) -> Self {
         self.agent = agent.to_string();
@@ -307,6 +333,12 @@ impl RunContext {
             now: 1_767_607_200_000,
             params: Vec::new(),
         }
+    }
+
+    /// Add a run parameter (for tests).
+    pub fn with_param(mut self, name: &str, value: &str) -> Self {
+        self.params.push(crate::types::Field { name: name.to_string(), value: value.to_string() });
+        self
     }
 
     /// A run parameter.

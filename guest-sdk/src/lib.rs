@@ -59,6 +59,7 @@ pub mod policy_bindings {
         pub_export_macro: true,
         export_macro_name: "__export_policy_world",
         default_bindings_module: "gatehouse_guest::policy_bindings",
+        additional_derives: [PartialEq],
         generate_all,
     });
 }
@@ -95,12 +96,16 @@ pub mod prelude {
         Action, ActionKind, AdBudgetChange, AudienceOperation, AudienceUpdate, Consent, Email,
         Evidence, Field, Finding, GenericAction, HostError, Level, Modification, Money, PackInfo,
         Query, Recipient, RuleInfo, RunContext, Severity, SkillError, SkillInfo, Sms, Span,
-        Verdict,
+        Timestamp, Verdict,
     };
     pub use crate::{Judge, Policy, SDK_VERSION, Skill};
 }
 
 /// Export a type implementing [`Policy`] as the pack's component exports.
+///
+/// Expands only on wasm32: native builds (unit tests) call the trait
+/// directly, and export names like `gatehouse:agent/policy@0.1.0#validate`
+/// cannot be linked into a native library.
 ///
 /// ```ignore
 /// gatehouse_guest::export_policy!(MyPack);
@@ -108,11 +113,13 @@ pub mod prelude {
 #[macro_export]
 macro_rules! export_policy {
     ($t:ident) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::__export_policy_world_impl!($t with_types_in $crate::policy_bindings);
     };
 }
 
-/// Export a type implementing [`Skill`] as the skill's component exports.
+/// Export a type implementing [`Skill`] as the skill's component exports
+/// (on wasm32 only, like [`export_policy!`]).
 ///
 /// ```ignore
 /// gatehouse_guest::export_skill!(MySkill);
@@ -120,6 +127,7 @@ macro_rules! export_policy {
 #[macro_export]
 macro_rules! export_skill {
     ($t:ident) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::__export_skill_world_impl!($t with_types_in $crate::skill_bindings);
     };
 }

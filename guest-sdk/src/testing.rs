@@ -26,6 +26,7 @@ pub struct MockHost {
     random: u64,
     config: Vec<(String, String)>,
     records: Vec<Evidence>,
+    collections: Vec<String>,
     logs: Vec<(Level, String)>,
 }
 
@@ -52,6 +53,13 @@ impl MockHost {
     /// Set a configuration value.
     pub fn config(mut self, key: &str, value: &str) -> Self {
         self.config.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Declare a collection, possibly empty (an undeclared collection with
+    /// no records is unknown, as on the host).
+    pub fn collection(mut self, name: &str) -> Self {
+        self.collections.push(name.to_string());
         self
     }
 
@@ -89,7 +97,7 @@ impl MockHost {
     }
 
     pub(crate) fn retrieve(&self, q: &Query) -> Result<Vec<Evidence>, HostError> {
-        if !self.records.iter().any(|r| r.collection == q.collection) {
+        if !self.collections.contains(&q.collection) && !self.records.iter().any(|r| r.collection == q.collection) {
             return Err(HostError::UnknownCollection(q.collection.clone()));
         }
         Ok(self

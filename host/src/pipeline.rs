@@ -223,7 +223,7 @@ pub fn validate_all(
             if let Some(dataset) = dataset
                 && let Err(f) = stamp_recipient(&mut action, dataset)
             {
-                blocked.push(f);
+                blocked.push(f.finding());
             }
             if blocked.is_empty() {
                 decide(sandbox, packs, action, ctx, dataset, &world, limits)
@@ -315,7 +315,7 @@ pub fn decide(
                     {
                         deny = true;
                         fail_closed = true;
-                        findings.push(f);
+                        findings.push(f.finding());
                     }
                     findings.extend(nonempty(&m.findings, &pack_ref.name, "modify"));
                     if next != current {
@@ -421,7 +421,7 @@ fn check_modification(original: &Action, verdict: &Verdict) -> Result<(), String
 
 /// Overwrite an action's recipient facts from the system of record, so
 /// packs can trust them whatever the skill wrote.
-pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), Finding> {
+pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), UnknownRecipient> {
     let channel = match &action.kind {
         ActionKind::Email(_) => "email",
         ActionKind::Sms(_) => "sms",
@@ -431,14 +431,7 @@ pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), Fin
         return Ok(());
     };
     let Some(contact) = dataset.get("contacts", &r.contact_id) else {
-        return Err(Finding::new(
-            "gatehouse.unknown-recipient",
-            Severity::Critical,
-            format!(
-                "recipient `{}` is not in the system of record",
-                r.contact_id
-            ),
-        ));
+        return Err(UnknownRecipient { contact_id: r.contact_id.clone() });
     };
     let field = |name: &str| contact.get(name).map(str::to_string);
     r.address = field(if channel == "email" { "email" } else { "phone" }).unwrap_or_default();
@@ -459,4 +452,22 @@ pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), Fin
         .find("history", "contact_id", &id)
         .any(|h| h.get("channel") == Some(channel));
     Ok(())
+}
+
+/// An action names a recipient the system of record does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownRecipient {
+    /// The contact id the action named.
+    pub contact_id: String,
+}
+
+impl UnknownRecipient {
+    /// The finding that blocks the action.
+    pub fn finding(&self) -> Finding {
+        Finding::new(
+            "gatehouse.unknown-recipient",
+            Severity::Critical,
+            format!("recipient `{}` is not in the system of record", self.contact_id),
+        )
+    }
 }

@@ -124,10 +124,6 @@ impl Skill for Outreach {
     }
 }
 
-// Exported only to wasm: on a native target the export symbols (named like
-// `gatehouse:agent/skill@0.1.0#act`) cannot be linked into a cdylib, and
-// native builds exist only for the unit tests.
-#[cfg(target_arch = "wasm32")]
 gatehouse_guest::export_skill!(Outreach);
 
 /// The run parameters, checked.

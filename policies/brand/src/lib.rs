@@ -132,10 +132,6 @@ impl Policy for Brand {
     }
 }
 
-// Exported only to wasm: on a native target the export symbols (named like
-// `gatehouse:agent/policy@0.1.0#validate`) cannot be linked into a cdylib,
-// and native builds exist only for the unit tests.
-#[cfg(target_arch = "wasm32")]
 gatehouse_guest::export_policy!(Brand);
 
 /// The action's text fields, each with an ASCII-lowercased copy made once.
@@ -426,7 +422,7 @@ fn check_name_spelling(action: &Action, texts: &LoweredTexts<'_>, judge: &mut Ju
             .at(text.field, start, found);
             let field = text.field;
             judge.modify(action, finding, |changed| {
-                if let Some(target) = message_field_mut(changed, field) {
+                if let Some(target) = changed.text_mut(field) {
                     // ASCII case changes only: the length is unchanged, so
                     // the offsets found in the original stay valid.
                     if target.get(start..start + brand.len()).is_some() {
@@ -443,17 +439,6 @@ fn is_message_field(field: &str) -> bool {
     matches!(field, "subject" | "body" | "ad-copy")
 }
 
-/// The text field `field` of an action, mutably (the counterpart of
-/// [`Action::texts`] for the message fields).
-fn message_field_mut<'a>(action: &'a mut Action, field: &str) -> Option<&'a mut String> {
-    match (&mut action.kind, field) {
-        (ActionKind::Email(e), "subject") => Some(&mut e.subject),
-        (ActionKind::Email(e), "body") => Some(&mut e.body),
-        (ActionKind::Sms(s), "body") => Some(&mut s.body),
-        (ActionKind::AdBudget(a), "ad-copy") => a.ad_copy.as_mut(),
-        _ => None,
-    }
-}
 
 /// True when the match at `start..start + len` is part of an email address,
 /// a host name or a URL path rather than a word of the message.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on the bundled example: build gatehouse and the guests, then
+# run the email-outreach skill and judge its proposals with the brand pack.
+# Needs only the Rust toolchain (rustup). Extra arguments go to `gatehouse run`
+# (e.g. --json, --fail-on deny).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup target add wasm32-unknown-unknown >/dev/null
+cargo build --release --quiet -p gatehouse
+gatehouse=target/release/gatehouse
+"$gatehouse" build policies/brand examples/email-outreach
+echo
+"$gatehouse" run \
+  --skill target/gatehouse/email-outreach-skill.wasm \
+  --pack target/gatehouse/brand.pack.toml \
+  --context examples/data/context.json \
+  --data examples/data/crm.json \
+  "$@"
