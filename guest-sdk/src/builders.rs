@@ -292,7 +292,10 @@ impl Action {
 
     /// Set the estimated cost.
     pub fn costing(mut self, currency: &str, micros: i64) -> Self {
-        self.estimated_cost = Money { currency: currency.to_string(), micros };
+        self.estimated_cost = Money {
+            currency: currency.to_string(),
+            micros,
+        };
         self
     }
 
@@ -337,7 +340,10 @@ impl RunContext {
 
     /// Add a run parameter (for tests).
     pub fn with_param(mut self, name: &str, value: &str) -> Self {
-        self.params.push(crate::types::Field { name: name.to_string(), value: value.to_string() });
+        self.params.push(crate::types::Field {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
         self
     }
 

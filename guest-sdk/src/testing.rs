@@ -97,7 +97,9 @@ impl MockHost {
     }
 
     pub(crate) fn retrieve(&self, q: &Query) -> Result<Vec<Evidence>, HostError> {
-        if !self.collections.contains(&q.collection) && !self.records.iter().any(|r| r.collection == q.collection) {
+        if !self.collections.contains(&q.collection)
+            && !self.records.iter().any(|r| r.collection == q.collection)
+        {
             return Err(HostError::UnknownCollection(q.collection.clone()));
         }
         Ok(self

@@ -5,7 +5,11 @@
 //!
 //! `cargo bench -p gatehouse --bench sandbox` (builds the guests first).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly"
+)]
 
 use gatehouse::{Action, EngineOptions, Limits, Sandbox, World};
 use std::path::Path;
@@ -25,15 +29,22 @@ fn us(d: Duration) -> f64 {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = root.join("target/bench-guests");
-    let built = gatehouse::build::build_crates(&[root.join("policies/brand")], None, Some(&out)).expect("build the brand pack");
+    let built = gatehouse::build::build_crates(&[root.join("policies/brand")], None, Some(&out))
+        .expect("build the brand pack");
     let manifest = built[0].manifest.clone().expect("brand manifest");
     let bytes = std::fs::read(&built[0].path).unwrap();
 
     let cache = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::new(EngineOptions { cache_dir: Some(cache.path().to_path_buf()), ..Default::default() }).unwrap();
+    let sandbox = Sandbox::new(EngineOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
 
     // Compile (no cache) vs load from the compiled cache.
-    let mut compile: Vec<Duration> = (0..10).map(|_| Duration::from_micros(sandbox.compile_only(&bytes).unwrap())).collect();
+    let mut compile: Vec<Duration> = (0..10)
+        .map(|_| Duration::from_micros(sandbox.compile_only(&bytes).unwrap()))
+        .collect();
     gatehouse::load_pack(&sandbox, &manifest).unwrap();
     let mut cached: Vec<Duration> = (0..200)
         .map(|_| {
@@ -47,10 +58,21 @@ fn main() {
     // Decisions on the sample actions.
     let pack = gatehouse::load_pack(&sandbox, &manifest).unwrap();
     let text = std::fs::read_to_string(root.join("examples/data/actions.jsonl")).unwrap();
-    let actions: Vec<Action> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
-    let ctx: gatehouse::RunContext =
-        serde_json::from_str(&std::fs::read_to_string(root.join("examples/data/context.json")).unwrap()).unwrap();
-    let world = World::new(Arc::new(gatehouse::Dataset::empty()), &ctx.partition, ctx.now, &ctx.run_id);
+    let actions: Vec<Action> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ctx: gatehouse::RunContext = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/data/context.json")).unwrap(),
+    )
+    .unwrap();
+    let world = World::new(
+        Arc::new(gatehouse::Dataset::empty()),
+        &ctx.partition,
+        ctx.now,
+        &ctx.run_id,
+    );
     let limits = Limits::default();
     let rounds = 500;
 
@@ -75,16 +97,42 @@ fn main() {
     }
 
     let rows = [
-        ("compile brand pack (no cache)", percentile(&mut compile, 0.5), percentile(&mut compile, 0.99)),
-        ("load brand pack from cache", percentile(&mut cached, 0.5), percentile(&mut cached, 0.99)),
-        ("validate, fresh instance per decision", percentile(&mut fresh, 0.5), percentile(&mut fresh, 0.99)),
-        ("validate, reused instance", percentile(&mut reused, 0.5), percentile(&mut reused, 0.99)),
+        (
+            "compile brand pack (no cache)",
+            percentile(&mut compile, 0.5),
+            percentile(&mut compile, 0.99),
+        ),
+        (
+            "load brand pack from cache",
+            percentile(&mut cached, 0.5),
+            percentile(&mut cached, 0.99),
+        ),
+        (
+            "validate, fresh instance per decision",
+            percentile(&mut fresh, 0.5),
+            percentile(&mut fresh, 0.99),
+        ),
+        (
+            "validate, reused instance",
+            percentile(&mut reused, 0.5),
+            percentile(&mut reused, 0.99),
+        ),
     ];
-    println!("brand pack: {} bytes, blake3 {}", bytes.len(), built[0].hash.to_hex());
+    println!(
+        "brand pack: {} bytes, blake3 {}",
+        bytes.len(),
+        built[0].hash.to_hex()
+    );
     println!("{:<40} {:>12} {:>12}", "measure", "median µs", "p99 µs");
     for (name, median, p99) in &rows {
         println!("{name:<40} {:>12.1} {:>12.1}", us(*median), us(*p99));
     }
-    println!("compile / cached load: {:.0}x", us(rows[0].1) / us(rows[1].1));
-    println!("fresh / reused decision: {:.2}x", us(rows[2].1) / us(rows[3].1));
+    println!(
+        "compile / cached load: {:.0}x",
+        us(rows[0].1) / us(rows[1].1)
+    );
+    println!(
+        "fresh / reused decision: {:.2}x",
+        us(rows[2].1) / us(rows[3].1)
+    );
 }

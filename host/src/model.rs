@@ -493,7 +493,10 @@ pub struct Modification {
 #[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[component(variant)]
 #[serde(into = "VerdictJson", try_from = "VerdictJson")]
-#[expect(clippy::large_enum_variant, reason = "mirrors the WIT variant, lifted by value")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "mirrors the WIT variant, lifted by value"
+)]
 pub enum Verdict {
     /// Nothing to object to.
     #[component(name = "allow")]

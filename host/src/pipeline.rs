@@ -431,7 +431,9 @@ pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), Unk
         return Ok(());
     };
     let Some(contact) = dataset.get("contacts", &r.contact_id) else {
-        return Err(UnknownRecipient { contact_id: r.contact_id.clone() });
+        return Err(UnknownRecipient {
+            contact_id: r.contact_id.clone(),
+        });
     };
     let field = |name: &str| contact.get(name).map(str::to_string);
     r.address = field(if channel == "email" { "email" } else { "phone" }).unwrap_or_default();
@@ -467,7 +469,10 @@ impl UnknownRecipient {
         Finding::new(
             "gatehouse.unknown-recipient",
             Severity::Critical,
-            format!("recipient `{}` is not in the system of record", self.contact_id),
+            format!(
+                "recipient `{}` is not in the system of record",
+                self.contact_id
+            ),
         )
     }
 }

@@ -439,7 +439,6 @@ fn is_message_field(field: &str) -> bool {
     matches!(field, "subject" | "body" | "ad-copy")
 }
 
-
 /// True when the match at `start..start + len` is part of an email address,
 /// a host name or a URL path rather than a word of the message.
 fn in_address(lower: &str, start: usize, len: usize) -> bool {
