@@ -127,6 +127,10 @@ pub enum GuestError {
         /// What is wrong with it.
         reason: String,
     },
+    /// In replay: the guest asked the host something other than what was
+    /// recorded, or stopped early.
+    #[error("{0}")]
+    Divergence(crate::imports::Divergence),
     /// The component could not be instantiated.
     #[error("instantiation failed: {message}")]
     Instantiate {

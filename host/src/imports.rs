@@ -83,94 +83,202 @@ impl World {
     }
 }
 
-/// The state of one store: limits, the world, the transcript.
+/// Where one guest call's host answers come from.
+#[derive(Clone, Debug)]
+pub enum Answers {
+    /// The live world: answers are computed and recorded.
+    Live(World),
+    /// A recorded transcript: answers are served in order, and every
+    /// request must be exactly the recorded one (replay).
+    Recorded(Vec<HostCall>),
+}
+
+/// A replayed guest asked something other than what was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("replay diverged at host call {index}: recorded {expected}, guest asked {got}")]
+pub struct Divergence {
+    /// The host call's position in the call's transcript (0-based).
+    pub index: usize,
+    /// What was recorded there (`nothing` past the end).
+    pub expected: String,
+    /// What the guest asked (`nothing` when it stopped early).
+    pub got: String,
+}
+
+impl HostCall {
+    /// The request part only, for divergence messages.
+    pub fn request(&self) -> String {
+        match self {
+            Self::Retrieve { query, .. } => format!(
+                "retrieve({} {:?} limit {})",
+                query.collection, query.filter, query.limit
+            ),
+            Self::Now { .. } => "now()".to_string(),
+            Self::RandomU64 { .. } => "random-u64()".to_string(),
+            Self::Config { key, .. } => format!("config({key:?})"),
+            Self::Log { level, message } => format!("log({level:?}, {message:?})"),
+        }
+    }
+
+    fn same_request(&self, other: &HostCall) -> bool {
+        match (self, other) {
+            (Self::Retrieve { query: a, .. }, Self::Retrieve { query: b, .. }) => a == b,
+            (Self::Now { .. }, Self::Now { .. })
+            | (Self::RandomU64 { .. }, Self::RandomU64 { .. }) => true,
+            (Self::Config { key: a, .. }, Self::Config { key: b, .. }) => a == b,
+            (
+                Self::Log {
+                    level: a,
+                    message: m,
+                },
+                Self::Log {
+                    level: b,
+                    message: n,
+                },
+            ) => a == b && m == n,
+            _ => false,
+        }
+    }
+}
+
+/// The state of one store: limits, the answers' source, the transcript.
 pub(crate) struct HostState {
     pub(crate) limiter: Limiter,
-    world: World,
+    answers: Answers,
     /// Distinguishes the random streams of different calls in one run.
     stream: String,
     config: Arc<BTreeMap<String, String>>,
     max_calls: u32,
+    randoms: u64,
     pub(crate) transcript: Vec<HostCall>,
     /// The engine's wasm stack size, for the stack-exhaustion error.
     pub(crate) stack_bytes: usize,
+    /// Set when a replayed guest diverged from its recording.
+    pub(crate) diverged: Option<Divergence>,
 }
 
 impl HostState {
     pub(crate) fn new(
         limits: &Limits,
-        world: World,
+        answers: Answers,
         stream: String,
         config: Arc<BTreeMap<String, String>>,
     ) -> Self {
         Self {
             limiter: Limiter::new(limits),
-            world,
+            answers,
             stream,
             config,
             max_calls: limits.host_calls,
+            randoms: 0,
             transcript: Vec::new(),
             stack_bytes: 0,
+            diverged: None,
         }
     }
 
-    fn count(&self) -> wasmtime::Result<()> {
+    /// In replay, the recorded calls the guest did not make.
+    pub(crate) fn unconsumed(&self) -> Option<Divergence> {
+        match &self.answers {
+            Answers::Recorded(calls) if calls.len() > self.transcript.len() => Some(Divergence {
+                index: self.transcript.len(),
+                expected: calls[self.transcript.len()].request(),
+                got: "nothing".to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Take the next call: computed live, or the recorded one when its
+    /// request matches `asked`.
+    fn next(
+        &mut self,
+        asked: HostCall,
+        live: impl FnOnce(&World, &Self) -> HostCall,
+    ) -> wasmtime::Result<HostCall> {
         if self.transcript.len() >= self.max_calls as usize {
             return Err(LimitError::HostCalls {
                 limit: self.max_calls,
             }
             .into());
         }
-        Ok(())
+        let call = match &self.answers {
+            Answers::Live(world) => live(world, self),
+            Answers::Recorded(calls) => match calls.get(self.transcript.len()) {
+                Some(recorded) if recorded.same_request(&asked) => recorded.clone(),
+                other => {
+                    let d = Divergence {
+                        index: self.transcript.len(),
+                        expected: other
+                            .map(HostCall::request)
+                            .unwrap_or_else(|| "nothing".to_string()),
+                        got: asked.request(),
+                    };
+                    self.diverged = Some(d.clone());
+                    return Err(d.into());
+                }
+            },
+        };
+        self.transcript.push(call.clone());
+        Ok(call)
     }
 
     fn retrieve(&mut self, query: Query) -> wasmtime::Result<Result<Vec<Evidence>, HostError>> {
-        self.count()?;
-        let answer = self.world.dataset.retrieve(&self.world.partition, &query);
-        self.transcript.push(HostCall::Retrieve {
+        let asked = HostCall::Retrieve {
+            query: query.clone(),
+            answer: Ok(Vec::new()),
+        };
+        match self.next(asked, |w, _| HostCall::Retrieve {
+            answer: w.dataset.retrieve(&w.partition, &query),
             query,
-            answer: answer.clone(),
-        });
-        Ok(answer)
+        })? {
+            HostCall::Retrieve { answer, .. } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
     }
 
     fn now(&mut self) -> wasmtime::Result<Timestamp> {
-        self.count()?;
-        let answer = self.world.now;
-        self.transcript.push(HostCall::Now { answer });
-        Ok(answer)
+        match self.next(HostCall::Now { answer: 0 }, |w, _| HostCall::Now {
+            answer: w.now,
+        })? {
+            HostCall::Now { answer } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
     }
 
     fn random_u64(&mut self) -> wasmtime::Result<u64> {
-        self.count()?;
-        let n = self
-            .transcript
-            .iter()
-            .filter(|c| matches!(c, HostCall::RandomU64 { .. }))
-            .count() as u64;
-        let mut h = blake3::Hasher::new_keyed(&self.world.seed);
-        h.update(self.stream.as_bytes());
-        h.update(&n.to_le_bytes());
-        let bytes = h.finalize();
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes.as_bytes()[..8]);
-        let answer = u64::from_le_bytes(word);
-        self.transcript.push(HostCall::RandomU64 { answer });
-        Ok(answer)
+        let call = self.next(HostCall::RandomU64 { answer: 0 }, |w, s| {
+            let mut h = blake3::Hasher::new_keyed(&w.seed);
+            h.update(s.stream.as_bytes());
+            h.update(&s.randoms.to_le_bytes());
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&h.finalize().as_bytes()[..8]);
+            HostCall::RandomU64 {
+                answer: u64::from_le_bytes(word),
+            }
+        })?;
+        self.randoms += 1;
+        match call {
+            HostCall::RandomU64 { answer } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
     }
 
     fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.count()?;
-        let answer = self.config.get(&key).cloned();
-        self.transcript.push(HostCall::Config {
+        let asked = HostCall::Config {
+            key: key.clone(),
+            answer: None,
+        };
+        match self.next(asked, |_, s| HostCall::Config {
+            answer: s.config.get(&key).cloned(),
             key,
-            answer: answer.clone(),
-        });
-        Ok(answer)
+        })? {
+            HostCall::Config { answer, .. } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
     }
 
     fn log(&mut self, level: Level, mut message: String) -> wasmtime::Result<()> {
-        self.count()?;
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !message.is_char_boundary(cut) {
@@ -178,7 +286,8 @@ impl HostState {
             }
             message.truncate(cut);
         }
-        self.transcript.push(HostCall::Log { level, message });
+        let asked = HostCall::Log { level, message };
+        self.next(asked.clone(), |_, _| asked)?;
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ mod sandbox;
 pub use cache::wasmtime_version;
 pub use error::{EngineError, GuestError, LoadError};
 pub use evidence::{Dataset, DatasetError, MAX_RECORDS_PER_QUERY};
-pub use imports::{HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
+pub use imports::{Answers, Divergence, HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
 pub use limits::{LimitError, Limits};
 pub use manifest::{ComponentPin, MANIFEST_SCHEMA, PackManifest, PackMeta, RuleMeta, load_pack};
 pub use model::*;

@@ -5,10 +5,9 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gatehouse::pipeline::{self, Decision, Outcome, RunReport};
+use gatehouse::pipeline::{self, CallSite, Decision, Environment, Outcome, RunReport};
 use gatehouse::{
     Action, Dataset, Describe, EngineOptions, Guest, Kind, Limits, Metering, RunContext, Sandbox,
-    World,
 };
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -275,8 +274,13 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
             let ctx = read_context(&run.context)?;
             let dataset = Arc::new(read_dataset(&run.data)?);
-            let world = World::new(dataset, &ctx.partition, ctx.now, &ctx.run_id);
-            let m = sandbox.act(&skill, &ctx, world, &run.common.limits());
+            let env = pipeline::Live::new(&ctx, dataset);
+            let m = sandbox.act(
+                &skill,
+                &ctx,
+                env.answers(CallSite::Act),
+                &run.common.limits(),
+            );
             if run.common.json {
                 print_json(&m)?;
             } else {
@@ -321,22 +325,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 Some(p) => read_context(p)?,
                 None => default_context(&actions),
             };
-            let dataset = data.as_deref().map(read_dataset).transpose()?;
-            let world = World::new(
-                Arc::new(dataset.clone().unwrap_or_default()),
-                &ctx.partition,
-                ctx.now,
-                &ctx.run_id,
-            );
-            let report = pipeline::validate_all(
-                &sandbox,
-                &packs,
-                actions,
-                &ctx,
-                dataset.as_ref(),
-                world,
-                &common.limits(),
-            );
+            let env = match data.as_deref() {
+                Some(path) => pipeline::Live::new(&ctx, Arc::new(read_dataset(path)?)),
+                None => pipeline::Live::unstamped(&ctx, Arc::new(Dataset::empty())),
+            };
+            let report =
+                pipeline::validate_all(&sandbox, &packs, actions, &ctx, &env, &common.limits());
             print_report(&report, common.json)?;
             Ok(fail_on(&report, verdicts.fail_on))
         }
@@ -350,15 +344,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
             let packs = load_packs(&sandbox, &packs)?;
             let ctx = read_context(&run.context)?;
-            let dataset = Arc::new(read_dataset(&run.data)?);
-            let report = pipeline::run(
-                &sandbox,
-                &skill,
-                &packs,
-                &ctx,
-                dataset,
-                &run.common.limits(),
-            );
+            let env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
+            let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &run.common.limits());
             print_report(&report, run.common.json)?;
             Ok(fail_on(&report, verdicts.fail_on))
         }
@@ -631,7 +618,7 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
             }
             (None, None) => println!(
                 "{head} proposed {} action(s)  [{}]",
-                act.proposed,
+                act.proposed.len(),
                 meter(&act.metering)
             ),
         }

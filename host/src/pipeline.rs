@@ -12,7 +12,7 @@
 
 use crate::error::GuestError;
 use crate::evidence::Dataset;
-use crate::imports::World;
+use crate::imports::{Answers, World};
 use crate::limits::Limits;
 use crate::model::{
     Action, ActionKind, Consent, Finding, RunContext, Severity, SkillError, Verdict,
@@ -124,8 +124,8 @@ pub struct Decision {
 pub struct ActReport {
     /// The skill.
     pub skill: ComponentRef,
-    /// The actions proposed (empty when it failed).
-    pub proposed: usize,
+    /// The actions as the skill proposed them (empty when it failed).
+    pub proposed: Vec<Action>,
     /// The skill's own error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skill_error: Option<SkillError>,
@@ -153,45 +153,107 @@ pub struct RunReport {
     pub decisions: Vec<Decision>,
 }
 
-/// Act then validate: run the skill, stamp recipient facts from `dataset`,
-/// and judge every proposed action with every pack.
+/// A guest call of a pass, as environments tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallSite<'a> {
+    /// The skill's `act`.
+    Act,
+    /// A pack's `validate` of one action in one round.
+    Validate {
+        /// The action's id.
+        action_id: &'a str,
+        /// The pack's blake3 (hex).
+        pack: &'a str,
+        /// The round (0 first).
+        round: u32,
+    },
+}
+
+/// Where a pass gets what the world says: the host-import answers of each
+/// guest call and the recipient facts. A live run computes them; replay
+/// serves what a run recorded. Everything else is one pipeline.
+pub trait Environment {
+    /// The answers for one guest call.
+    fn answers(&self, site: CallSite<'_>) -> Answers;
+    /// Stamp the action's recipient facts, or refuse an unknown recipient.
+    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient>;
+}
+
+/// The live world: a dataset, the run's partition, clock and seed.
+#[derive(Clone, Debug)]
+pub struct Live {
+    world: World,
+    stamp_from: Option<Arc<Dataset>>,
+}
+
+impl Live {
+    /// A live run: guests retrieve from `dataset` (in the run's partition)
+    /// and recipient facts are stamped from it.
+    pub fn new(ctx: &RunContext, dataset: Arc<Dataset>) -> Self {
+        Self {
+            world: World::new(dataset.clone(), &ctx.partition, ctx.now, &ctx.run_id),
+            stamp_from: Some(dataset),
+        }
+    }
+
+    /// Offline checking of given actions: recipient facts are taken as
+    /// written in the actions, and guests retrieve from `dataset`.
+    pub fn unstamped(ctx: &RunContext, dataset: Arc<Dataset>) -> Self {
+        Self {
+            world: World::new(dataset, &ctx.partition, ctx.now, &ctx.run_id),
+            stamp_from: None,
+        }
+    }
+}
+
+impl Environment for Live {
+    fn answers(&self, _site: CallSite<'_>) -> Answers {
+        Answers::Live(self.world.clone())
+    }
+
+    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient> {
+        match &self.stamp_from {
+            Some(dataset) => stamp_recipient(action, dataset),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Act then validate: run the skill, stamp recipient facts, and judge
+/// every proposed action with every pack.
 pub fn run(
     sandbox: &Sandbox,
     skill: &Guest,
     packs: &[Guest],
     ctx: &RunContext,
-    dataset: Arc<Dataset>,
+    env: &dyn Environment,
     limits: &Limits,
 ) -> RunReport {
-    let world = World::new(dataset.clone(), &ctx.partition, ctx.now, &ctx.run_id);
-    let m = sandbox.act(skill, ctx, world.clone(), limits);
+    let m = sandbox.act(skill, ctx, env.answers(CallSite::Act), limits);
     let (actions, skill_error, error) = match m.result {
         Ok(Ok(actions)) => (actions, None, None),
         Ok(Err(e)) => (Vec::new(), Some(e), None),
         Err(e) => (Vec::new(), None, Some(e)),
     };
-    let act = ActReport {
+    let mut report = validate_all(sandbox, packs, actions.clone(), ctx, env, limits);
+    report.act = Some(ActReport {
         skill: ComponentRef::of(skill),
-        proposed: actions.len(),
+        proposed: actions,
         skill_error,
         error,
         metering: m.metering,
-    };
-    let mut report = validate_all(sandbox, packs, actions, ctx, Some(&dataset), world, limits);
-    report.act = Some(act);
+    });
     report
 }
 
-/// Judge `actions` with every pack. With a dataset, recipient facts are
-/// stamped from it first (an unknown recipient is denied); without one the
-/// facts in the actions are taken as given.
+/// Judge `actions` with every pack, after the environment stamped their
+/// recipient facts (an unknown recipient is denied before any pack runs).
 pub fn validate_all(
     sandbox: &Sandbox,
     packs: &[Guest],
     actions: Vec<Action>,
     ctx: &RunContext,
-    dataset: Option<&Dataset>,
-    world: World,
+    env: &dyn Environment,
     limits: &Limits,
 ) -> RunReport {
     let mut seen = std::collections::HashSet::new();
@@ -220,13 +282,11 @@ pub fn validate_all(
                     ),
                 ));
             }
-            if let Some(dataset) = dataset
-                && let Err(f) = stamp_recipient(&mut action, dataset)
-            {
+            if let Err(f) = env.stamp(&mut action) {
                 blocked.push(f.finding());
             }
             if blocked.is_empty() {
-                decide(sandbox, packs, action, ctx, dataset, &world, limits)
+                decide(sandbox, packs, action, ctx, env, limits)
             } else {
                 Decision {
                     action,
@@ -254,8 +314,7 @@ pub fn decide(
     packs: &[Guest],
     action: Action,
     ctx: &RunContext,
-    dataset: Option<&Dataset>,
-    world: &World,
+    env: &dyn Environment,
     limits: &Limits,
 ) -> Decision {
     if packs.is_empty() {
@@ -280,7 +339,13 @@ pub fn decide(
     for round in 0..MAX_ROUNDS {
         let (mut deny, mut escalate, mut changed) = (false, false, false);
         for pack in packs {
-            let m = sandbox.validate(pack, &current, ctx, world.clone(), limits);
+            let pack_hash = pack.hash.to_hex();
+            let site = CallSite::Validate {
+                action_id: &current.id,
+                pack: pack_hash.as_str(),
+                round,
+            };
+            let m = sandbox.validate(pack, &current, ctx, env.answers(site), limits);
             let pack_ref = ComponentRef::of(pack);
             let (verdict, error) = match m.result {
                 Ok(v) => match check_modification(&current, &v) {
@@ -310,9 +375,7 @@ pub fn decide(
                 }
                 (Some(Verdict::Modify(m)), None) => {
                     let mut next = m.action.clone();
-                    if let Some(dataset) = dataset
-                        && let Err(f) = stamp_recipient(&mut next, dataset)
-                    {
+                    if let Err(f) = env.stamp(&mut next) {
                         deny = true;
                         fail_closed = true;
                         findings.push(f.finding());

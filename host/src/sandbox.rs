@@ -7,7 +7,7 @@
 
 use crate::cache::{self, Cache};
 use crate::error::{EngineError, GuestError, LoadError};
-use crate::imports::{self, HostCall, HostState, World};
+use crate::imports::{self, Answers, HostCall, HostState, World};
 use crate::limits::{LimitError, Limits};
 use crate::model::{Action, PackInfo, RunContext, SkillError, SkillInfo, Verdict};
 use serde::{Deserialize, Serialize};
@@ -386,12 +386,12 @@ impl Sandbox {
     }
 
     fn describe(&self, guest: &Guest) -> Result<Describe, GuestError> {
-        let world = World::new(
+        let world = Answers::Live(World::new(
             Arc::new(crate::evidence::Dataset::empty()),
             "",
             0,
             "describe",
-        );
+        ));
         let limits = Limits::default();
         match guest.kind {
             Kind::Policy => {
@@ -400,7 +400,7 @@ impl Sandbox {
                     guest.describe_fn,
                     (),
                     &limits,
-                    world,
+                    world.clone(),
                     "describe",
                 );
                 m.result.map(|(p,)| Describe::Policy(p))
@@ -411,7 +411,7 @@ impl Sandbox {
                     guest.describe_fn,
                     (),
                     &limits,
-                    world,
+                    world.clone(),
                     "describe",
                 );
                 m.result.map(|(s,)| Describe::Skill(s))
@@ -424,7 +424,7 @@ impl Sandbox {
         &self,
         skill: &Guest,
         ctx: &RunContext,
-        world: World,
+        answers: Answers,
         limits: &Limits,
     ) -> Metered<Result<Vec<Action>, SkillError>> {
         if skill.kind != Kind::Skill {
@@ -435,7 +435,7 @@ impl Sandbox {
             skill.main_fn,
             (ctx,),
             limits,
-            world,
+            answers,
             "act",
         );
         Metered {
@@ -450,7 +450,7 @@ impl Sandbox {
         pack: &Guest,
         action: &Action,
         ctx: &RunContext,
-        world: World,
+        answers: Answers,
         limits: &Limits,
     ) -> Metered<Verdict> {
         if pack.kind != Kind::Policy {
@@ -462,7 +462,7 @@ impl Sandbox {
             pack.main_fn,
             (action, ctx),
             limits,
-            world,
+            answers,
             &stream,
         );
         Metered {
@@ -476,13 +476,13 @@ impl Sandbox {
     pub fn session<'a>(
         &'a self,
         pack: &'a Guest,
-        world: World,
+        answers: Answers,
         limits: &Limits,
     ) -> PolicySession<'a> {
         PolicySession {
             sandbox: self,
             pack,
-            world,
+            answers,
             limits: limits.clone(),
             live: None,
         }
@@ -492,12 +492,12 @@ impl Sandbox {
         &self,
         guest: &Guest,
         limits: &Limits,
-        world: World,
+        answers: Answers,
         stream: &str,
     ) -> Store<HostState> {
         let state = HostState::new(
             limits,
-            world,
+            answers,
             format!("{}/{}", guest.hash.to_hex(), stream),
             guest.config.clone(),
         );
@@ -528,7 +528,7 @@ impl Sandbox {
         func: ComponentExportIndex,
         params: P,
         limits: &Limits,
-        world: World,
+        answers: Answers,
         stream: &str,
     ) -> Metered<R>
     where
@@ -536,7 +536,7 @@ impl Sandbox {
         R: ComponentNamedList + Lift + Send + Sync + Serialize + 'static,
     {
         let started = Instant::now();
-        let mut store = self.new_store(guest, limits, world, stream);
+        let mut store = self.new_store(guest, limits, answers, stream);
         let result = Self::arm(&mut store, limits).and_then(|()| {
             let instance = guest
                 .pre
@@ -573,7 +573,7 @@ impl Drop for Sandbox {
 pub struct PolicySession<'a> {
     sandbox: &'a Sandbox,
     pack: &'a Guest,
-    world: World,
+    answers: Answers,
     limits: Limits,
     live: Option<(Store<HostState>, Instance)>,
 }
@@ -588,9 +588,12 @@ impl PolicySession<'_> {
         let (mut store, instance) = match self.live.take() {
             Some(live) => live,
             None => {
-                let mut store =
-                    self.sandbox
-                        .new_store(self.pack, &self.limits, self.world.clone(), "session");
+                let mut store = self.sandbox.new_store(
+                    self.pack,
+                    &self.limits,
+                    self.answers.clone(),
+                    "session",
+                );
                 if let Err(e) = Sandbox::arm(&mut store, &self.limits) {
                     return Metered {
                         result: Err(e),
@@ -661,6 +664,9 @@ where
         }
         .into());
     }
+    if let Some(d) = store.data().unconsumed() {
+        return Err(GuestError::Divergence(d));
+    }
     Ok(out)
 }
 
@@ -696,6 +702,9 @@ fn classify_error(
     started: Instant,
 ) -> GuestError {
     let stack = store.data().stack_bytes;
+    if let Some(d) = &store.data().diverged {
+        return GuestError::Divergence(d.clone());
+    }
     if let Some(limit) = err.downcast_ref::<LimitError>() {
         return GuestError::Limit(limit.clone());
     }

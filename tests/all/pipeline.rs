@@ -1,5 +1,5 @@
 use crate::support::*;
-use gatehouse::pipeline::{self, FAIL_CLOSED, Outcome};
+use gatehouse::pipeline::{self, FAIL_CLOSED, Live, Outcome};
 use gatehouse::{ActionKind, Consent, Kind, Limits};
 
 #[test]
@@ -12,12 +12,12 @@ fn the_sample_run_denies_modifies_and_allows() {
         &skill,
         &[brand],
         &context(),
-        dataset(),
+        &sample_env(),
         &Limits::default(),
     );
     let act = report.act.as_ref().unwrap();
     assert!(act.error.is_none() && act.skill_error.is_none(), "{act:?}");
-    assert!(act.proposed >= 3, "{act:?}");
+    assert!(act.proposed.len() >= 3, "{act:?}");
     let outcomes: Vec<Outcome> = report.decisions.iter().map(|d| d.outcome).collect();
     for wanted in [Outcome::Deny, Outcome::Modify, Outcome::Allow] {
         assert!(outcomes.contains(&wanted), "no {wanted} among {outcomes:?}");
@@ -74,8 +74,7 @@ fn a_failing_pack_blocks_the_action() {
             &[brand.clone(), hostile.clone()],
             generic(mode),
             &ctx(),
-            None,
-            &empty_world(),
+            &offline(),
             &limits,
         );
         assert_eq!(d.outcome, Outcome::Deny, "{mode}");
@@ -95,8 +94,7 @@ fn a_failing_pack_blocks_the_action() {
         &[hostile],
         generic("behave"),
         &ctx(),
-        None,
-        &empty_world(),
+        &offline(),
         &limits,
     );
     assert_eq!(d.outcome, Outcome::Allow);
@@ -110,8 +108,7 @@ fn no_pack_means_deny() {
         &[],
         generic("behave"),
         &ctx(),
-        None,
-        &empty_world(),
+        &offline(),
         &Limits::default(),
     );
     assert_eq!(d.outcome, Outcome::Deny);
@@ -143,14 +140,13 @@ fn an_unknown_recipient_is_denied_before_any_pack_runs() {
         postal_address: None,
         commercial: false,
     });
-    let data = dataset();
+    let env = Live::new(&ctx(), dataset());
     let report = pipeline::validate_all(
         &sandbox,
         &[hostile],
         vec![action],
         &ctx(),
-        Some(&data),
-        empty_world(),
+        &env,
         &Limits::default(),
     );
     let d = &report.decisions[0];
@@ -178,8 +174,7 @@ fn a_skill_cannot_speak_for_another_agent_or_reuse_an_id() {
         &[hostile],
         vec![generic("behave"), dup, other],
         &ctx(),
-        None,
-        empty_world(),
+        &offline(),
         &Limits::default(),
     );
     let outcomes: Vec<Outcome> = report.decisions.iter().map(|d| d.outcome).collect();
@@ -197,7 +192,7 @@ fn the_same_run_twice_uses_the_same_fuel_and_host_answers() {
             &skill,
             std::slice::from_ref(&brand),
             &context(),
-            dataset(),
+            &sample_env(),
             &Limits::default(),
         )
     };
@@ -235,7 +230,7 @@ fn a_reused_instance_gives_the_same_verdicts_as_fresh_ones() {
         &skill,
         std::slice::from_ref(&brand),
         &context(),
-        dataset(),
+        &sample_env(),
         &Limits::default(),
     );
     let mut session = sandbox.session(&brand, empty_world(), &Limits::default());

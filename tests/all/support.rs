@@ -3,9 +3,10 @@
 
 #![allow(dead_code)]
 
+use gatehouse::pipeline::Live;
 use gatehouse::{
-    Action, ActionKind, Dataset, EngineOptions, GenericAction, Guest, Kind, Money, RunContext,
-    Sandbox, World,
+    Action, ActionKind, Answers, Dataset, EngineOptions, GenericAction, Guest, Kind, Money,
+    RunContext, Sandbox, World,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -87,14 +88,24 @@ pub fn ctx() -> RunContext {
     }
 }
 
-/// A world with no records.
-pub fn empty_world() -> World {
-    World::new(
+/// Live answers from a world with no records.
+pub fn empty_world() -> Answers {
+    Answers::Live(World::new(
         Arc::new(Dataset::empty()),
         "EU",
         1_767_607_200_000,
         "test-run",
-    )
+    ))
+}
+
+/// An environment for judging given actions: no records, facts as given.
+pub fn offline() -> Live {
+    Live::unstamped(&ctx(), Arc::new(Dataset::empty()))
+}
+
+/// The live environment of the sample run.
+pub fn sample_env() -> Live {
+    Live::new(&context(), dataset())
 }
 
 /// A generic action whose kind selects the hostile guest's behaviour.

@@ -1,0 +1,142 @@
+//! Opening the database: one SQLite file in WAL mode with full
+//! synchronisation, migrated per module.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "gatehouse.db";
+
+/// A storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory or database file could not be used.
+    #[error("data directory `{path}`: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The database was written by a newer gatehouse.
+    #[error("database schema `{module}` is at version {found}; this gatehouse knows up to {known}")]
+    SchemaTooNew {
+        /// The module whose schema is too new.
+        module: String,
+        /// Its version in the file.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+}
+
+/// The per-user default data directory: `$GATEHOUSE_DATA`, else
+/// `$XDG_DATA_HOME/gatehouse`, else `~/.local/share/gatehouse`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("GATEHOUSE_DATA") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("gatehouse");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/gatehouse"),
+        None => PathBuf::from(".gatehouse"),
+    }
+}
+
+/// The store: one SQLite connection per process-side handle, serialised
+/// by a mutex. Several processes may open the same directory at once;
+/// SQLite's locking keeps them consistent.
+pub struct Store {
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+/// One module's schema: its name and its migrations, in order. Migration
+/// `i` brings the module from version `i` to `i + 1`.
+pub(crate) struct Schema {
+    pub(crate) module: &'static str,
+    pub(crate) migrations: &'static [&'static str],
+}
+
+/// Every module's schema, applied on open.
+const SCHEMAS: &[&Schema] = &[];
+
+impl Store {
+    /// Open (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // INVARIANT: FULL makes every commit durable before it returns; the
+        // audit log acknowledges an entry only after its commit.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let store = Self {
+            dir: dir.to_path_buf(),
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The connection (for the modules of this crate).
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call;
+        // SQLite's own transactions keep the data consistent.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_version (module TEXT PRIMARY KEY, version INTEGER NOT NULL)", [])?;
+        for schema in SCHEMAS {
+            let found: i64 = tx
+                .query_row(
+                    "SELECT version FROM schema_version WHERE module = ?1",
+                    [schema.module],
+                    |r| r.get(0),
+                )
+                .unwrap_or(0);
+            let known = schema.migrations.len() as i64;
+            if found > known {
+                return Err(StoreError::SchemaTooNew {
+                    module: schema.module.to_string(),
+                    found,
+                    known,
+                });
+            }
+            for sql in &schema.migrations[found as usize..] {
+                tx.execute_batch(sql)?;
+            }
+            tx.execute(
+                "INSERT INTO schema_version (module, version) VALUES (?1, ?2) ON CONFLICT(module) DO UPDATE SET version = ?2",
+                rusqlite::params![schema.module, known],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
