@@ -11,7 +11,7 @@
     reason = "a benchmark fails loudly"
 )]
 
-use gatehouse::{Action, EngineOptions, Limits, Sandbox, World};
+use gatehouse::{Action, Answers, EngineOptions, Limits, Sandbox, World};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,12 +67,12 @@ fn main() {
         &std::fs::read_to_string(root.join("examples/data/context.json")).unwrap(),
     )
     .unwrap();
-    let world = World::new(
+    let world = Answers::Live(World::new(
         Arc::new(gatehouse::Dataset::empty()),
         &ctx.partition,
         ctx.now,
         &ctx.run_id,
-    );
+    ));
     let limits = Limits::default();
     let rounds = 500;
 

@@ -6,10 +6,11 @@
 //! [`Sandbox`] runs every guest call in a fresh instance under fuel, memory,
 //! table, deadline, output and host-call limits; the [`pipeline`] combines
 //! the verdicts and fails closed when any pack traps, hits a limit or
-//! answers something malformed.
+//! answers something malformed. Every run can be recorded in the audit log
+//! ([`audit`]) and replayed bit for bit ([`replay`]).
 //!
 //! ```no_run
-//! use gatehouse::{Sandbox, EngineOptions, Kind, Limits, pipeline, World, Dataset};
+//! use gatehouse::{Sandbox, EngineOptions, Kind, Limits, pipeline, Dataset};
 //! use std::sync::Arc;
 //!
 //! let sandbox = Sandbox::new(EngineOptions::default())?;
@@ -17,7 +18,8 @@
 //! let brand = sandbox.load_file("brand.wasm".as_ref(), Some(Kind::Policy))?;
 //! let ctx: gatehouse::RunContext = serde_json::from_str(&std::fs::read_to_string("context.json")?)?;
 //! let dataset = Arc::new(Dataset::load("crm.json".as_ref())?);
-//! let report = pipeline::run(&sandbox, &skill, &[brand], &ctx, dataset, &Limits::default());
+//! let env = pipeline::Live::new(&ctx, dataset);
+//! let report = pipeline::run(&sandbox, &skill, &[brand], &ctx, &env, &Limits::default());
 //! for d in &report.decisions {
 //!     println!("{} -> {}", d.action.id, d.outcome);
 //! }
@@ -26,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod build;
 mod cache;
 mod error;
@@ -35,6 +38,7 @@ mod limits;
 mod manifest;
 mod model;
 pub mod pipeline;
+pub mod replay;
 mod sandbox;
 
 pub use cache::wasmtime_version;

@@ -24,6 +24,10 @@ const EXIT_FAIL_ON: u8 = 3;
     about = "Run AI agents' skills and policy packs as sandboxed WebAssembly components, fail closed"
 )]
 struct Cli {
+    /// The data directory (store, registry, audit log). Default:
+    /// $GATEHOUSE_DATA, else ~/.local/share/gatehouse.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,6 +96,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify, show and export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Re-execute recorded runs with the exact components and recorded host answers; report the first divergence.
+    Replay {
+        /// The run id (the newest run of that id).
+        run_id: Option<String>,
+        /// Replay every recorded run (with --since, those recorded since then).
+        #[arg(long, conflicts_with = "run_id")]
+        all: bool,
+        /// Only runs recorded at or after this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record what happened after an action (reply, meeting booked, unsubscribe, cost, ...).
+    Outcome {
+        #[command(subcommand)]
+        command: OutcomeCommand,
+    },
     /// Encode a core wasm module built against gatehouse:agent as a component.
     Componentize {
         /// The core module.
@@ -99,6 +127,57 @@ enum Command {
         /// The component to write.
         #[arg(short, long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and checkpoint signatures; name the first bad entry.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the entries of a run.
+    Show {
+        /// The run id.
+        run_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export entries as JSON Lines or OTLP JSON (OpenTelemetry GenAI conventions).
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Only entries at or after this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<i64>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// One audit entry per line.
+    Jsonl,
+    /// An OTLP/JSON ExportTraceServiceRequest.
+    OtlpJson,
+}
+
+#[derive(Subcommand)]
+enum OutcomeCommand {
+    /// Append an outcome, joined to the action by id.
+    Record {
+        /// The action's id.
+        #[arg(long)]
+        action: String,
+        /// What happened, e.g. reply, meeting_booked, unsubscribe, cost.
+        #[arg(long)]
+        kind: String,
+        /// The value (a number, true/false, or text).
+        #[arg(long, default_value = "1")]
+        value: String,
     },
 }
 
@@ -267,7 +346,40 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(gatehouse_store::default_data_dir);
     match cli.command {
+        Command::Audit { command } => audit_command(&data_dir, command),
+        Command::Replay {
+            run_id,
+            all,
+            since,
+            json,
+        } => replay_command(&data_dir, run_id, all, since, json),
+        Command::Outcome {
+            command:
+                OutcomeCommand::Record {
+                    action,
+                    kind,
+                    value,
+                },
+        } => {
+            let log = open_log(&data_dir)?;
+            let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+            let outcome = gatehouse::audit::Outcome {
+                action,
+                kind,
+                value,
+            };
+            let receipt = gatehouse::audit::record_outcome(&log, &outcome, now_ms())?;
+            println!(
+                "recorded: audit entry {} ({} for `{}`)",
+                receipt.seq, outcome.kind, outcome.action
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { component, common } => inspect(&component, &common),
         Command::Act { skill, run } => {
             let sandbox = run.common.sandbox()?;
@@ -329,9 +441,16 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 Some(path) => pipeline::Live::new(&ctx, Arc::new(read_dataset(path)?)),
                 None => pipeline::Live::unstamped(&ctx, Arc::new(Dataset::empty())),
             };
-            let report =
-                pipeline::validate_all(&sandbox, &packs, actions, &ctx, &env, &common.limits());
+            let limits = common.limits();
+            let report = pipeline::validate_all(&sandbox, &packs, actions, &ctx, &env, &limits);
+            let receipt = record(&data_dir, &report, &limits, packs.iter().collect())?;
             print_report(&report, common.json)?;
+            if !common.json {
+                println!(
+                    "recorded: audit entry {} (run `{}`)",
+                    receipt.seq, report.context.run_id
+                );
+            }
             Ok(fail_on(&report, verdicts.fail_on))
         }
         Command::Run {
@@ -345,8 +464,21 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             let packs = load_packs(&sandbox, &packs)?;
             let ctx = read_context(&run.context)?;
             let env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
-            let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &run.common.limits());
+            let limits = run.common.limits();
+            let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &limits);
+            let receipt = record(
+                &data_dir,
+                &report,
+                &limits,
+                std::iter::once(&skill).chain(&packs).collect(),
+            )?;
             print_report(&report, run.common.json)?;
+            if !run.common.json {
+                println!(
+                    "recorded: audit entry {} (run `{}`)",
+                    receipt.seq, report.context.run_id
+                );
+            }
             Ok(fail_on(&report, verdicts.fail_on))
         }
         Command::Build {
@@ -691,4 +823,200 @@ fn describe_change(before: &Action, after: &Action) -> Vec<String> {
         out.push(format!("{} content", after.kind.name()));
     }
     out
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn open_log(data_dir: &Path) -> Result<gatehouse_store::AuditLog> {
+    let store = gatehouse_store::Store::open(data_dir)?;
+    Ok(gatehouse_store::AuditLog::open(Arc::new(store))?)
+}
+
+/// Append the run record (and the components' bytes) to the audit log.
+fn record(
+    data_dir: &Path,
+    report: &RunReport,
+    limits: &Limits,
+    components: Vec<&Guest>,
+) -> Result<gatehouse_store::Receipt> {
+    let log = open_log(data_dir)?;
+    let record = gatehouse::replay::RunRecord::new(report.clone(), limits.clone());
+    Ok(gatehouse::audit::record_run(
+        &log,
+        &record,
+        &components,
+        now_ms(),
+    )?)
+}
+
+/// `--since`: milliseconds since the epoch, or a UTC date `YYYY-MM-DD`.
+fn parse_since(s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    let bad = || format!("`{s}` is neither milliseconds since the epoch nor a date YYYY-MM-DD");
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    // Days from the civil date (proleptic Gregorian), then milliseconds.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
+fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<ExitCode> {
+    let log = open_log(data_dir)?;
+    match command {
+        AuditCommand::Verify { json } => {
+            let result = log.verify()?;
+            if json {
+                print_json(&match &result {
+                    Ok(v) => {
+                        serde_json::json!({"ok": true, "entries": v.entries, "checkpoints": v.checkpoints, "head": v.head})
+                    }
+                    Err(e) => serde_json::json!({"ok": false, "seq": e.seq, "reason": e.reason}),
+                })?;
+            }
+            match result {
+                Ok(v) => {
+                    if !json {
+                        println!(
+                            "ok: {} entries, {} checkpoint signatures, head {}",
+                            v.entries,
+                            v.checkpoints,
+                            v.head.as_deref().unwrap_or("(empty log)")
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if !json {
+                        println!("FAILED: {e}");
+                    }
+                    Ok(ExitCode::from(EXIT_FAIL_ON))
+                }
+            }
+        }
+        AuditCommand::Show { run_id, json } => {
+            let entries = log.run(&run_id)?;
+            if entries.is_empty() {
+                bail!("no run `{run_id}` in the audit log");
+            }
+            if json {
+                print_json(&entries)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            for e in &entries {
+                println!(
+                    "entry {}  {}  at {} ms  hash {}",
+                    e.seq,
+                    e.kind,
+                    e.at_ms,
+                    &e.hash[..16]
+                );
+                if e.kind == gatehouse::audit::RUN {
+                    let record = gatehouse::audit::parse_record(e)?;
+                    print_report(&record.report, false)?;
+                } else {
+                    println!("  {}", e.body);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export { format, since } => {
+            let entries = log.entries(0, since)?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                ExportFormat::Jsonl => {
+                    for e in &entries {
+                        serde_json::to_writer(&mut out, e)?;
+                        writeln!(out)?;
+                    }
+                }
+                ExportFormat::OtlpJson => {
+                    serde_json::to_writer(&mut out, &gatehouse::audit::export_otlp(&entries))?;
+                    writeln!(out)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn replay_command(
+    data_dir: &Path,
+    run_id: Option<String>,
+    all: bool,
+    since: Option<i64>,
+    json: bool,
+) -> Result<ExitCode> {
+    let log = open_log(data_dir)?;
+    let records: Vec<(u64, gatehouse::replay::RunRecord)> = match (&run_id, all) {
+        (Some(id), _) => {
+            let (entry, record) = gatehouse::audit::find_run(&log, id)?;
+            vec![(entry.seq, record)]
+        }
+        (None, true) => log
+            .entries(0, since)?
+            .iter()
+            .filter(|e| e.kind == gatehouse::audit::RUN)
+            .map(|e| Ok((e.seq, gatehouse::audit::parse_record(e)?)))
+            .collect::<Result<_>>()?,
+        (None, false) => bail!("name a run id, or use --all"),
+    };
+    let sandbox = Sandbox::new(EngineOptions {
+        cache_dir: default_cache_dir(),
+        ..Default::default()
+    })?;
+    let mut outcomes = Vec::new();
+    for (seq, record) in &records {
+        let (skill, packs) = gatehouse::audit::load_components(&sandbox, log.store(), record)?;
+        let outcome = gatehouse::replay::replay(&sandbox, skill.as_ref(), &packs, record);
+        if !json {
+            match &outcome.divergence {
+                None => println!(
+                    "run `{}` (entry {seq}): identical  [recorded {:.2} ms, replayed {:.2} ms]",
+                    outcome.run_id,
+                    outcome.original_us as f64 / 1000.0,
+                    outcome.replay_us as f64 / 1000.0
+                ),
+                Some(d) => println!("run `{}` (entry {seq}): DIVERGED: {d}", outcome.run_id),
+            }
+        }
+        outcomes.push(outcome);
+    }
+    let diverged = outcomes.iter().filter(|o| !o.identical()).count();
+    if json {
+        print_json(&outcomes)?;
+    } else if records.len() > 1 || all {
+        println!(
+            "{} run(s) replayed: {} identical, {} diverged",
+            outcomes.len(),
+            outcomes.len() - diverged,
+            diverged
+        );
+    }
+    Ok(if diverged > 0 {
+        ExitCode::from(EXIT_FAIL_ON)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

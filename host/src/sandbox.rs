@@ -140,6 +140,7 @@ pub struct Guest {
     /// Time to compile or load from cache, in microseconds.
     pub load_us: u64,
     config: Arc<BTreeMap<String, String>>,
+    bytes: Arc<[u8]>,
     pre: InstancePre<HostState>,
     describe_fn: ComponentExportIndex,
     main_fn: ComponentExportIndex,
@@ -160,6 +161,11 @@ impl Guest {
     pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
         self.config = Arc::new(config);
         self
+    }
+
+    /// The component's bytes (their blake3 is [`Guest::hash`]).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// The configuration served to the guest.
@@ -371,6 +377,7 @@ impl Sandbox {
             from_cache,
             load_us,
             config: Arc::new(BTreeMap::new()),
+            bytes: Arc::from(bytes),
             pre,
             describe_fn,
             main_fn,

@@ -5,6 +5,7 @@ fn gatehouse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .env("GATEHOUSE_CACHE", root().join("target/test-cache"))
+        .env("GATEHOUSE_DATA", root().join("target/test-data"))
         .output()
         .unwrap()
 }

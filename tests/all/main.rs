@@ -19,3 +19,5 @@ mod pipeline;
 mod cli;
 // Guest builds are reproducible.
 mod build;
+// Run records, the audit log and replay, as an auditor uses them.
+mod audit;

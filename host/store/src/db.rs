@@ -66,7 +66,16 @@ pub(crate) struct Schema {
 }
 
 /// Every module's schema, applied on open.
-const SCHEMAS: &[&Schema] = &[];
+const SCHEMAS: &[&Schema] = &[
+    &crate::audit::SCHEMA,
+    // The registry's modules, in dependency order (foreign keys point up).
+    &crate::blobs::SCHEMA,
+    &crate::registry::SCHEMA,
+    &crate::signing::SCHEMA,
+    &crate::trust::SCHEMA,
+    &crate::channels::SCHEMA,
+    &crate::lock::SCHEMA,
+];
 
 impl Store {
     /// Open (creating if needed) the store in `dir`.

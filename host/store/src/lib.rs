@@ -7,6 +7,37 @@
 
 #![deny(missing_docs)]
 
+mod audit;
+mod blobs;
+mod channels;
 mod db;
+mod input;
+mod lock;
+mod registry;
+mod resolve;
+mod signing;
+mod trust;
 
+pub use audit::{
+    AuditError, AuditLog, AuditWriter, CHECKPOINT_EVERY, Entry, HOST_KEY_FILE, HostKey, NewEntry,
+    Receipt, Verified, VerifyError,
+};
+pub use blobs::{BlobError, GcBlob, GcReport, Hash, IntegrityProblem, ParseHashError};
+pub use channels::{
+    ANY, ChannelError, ChannelMove, ChannelPointer, MoveOp, Pin, RollbackTo, Scope,
+};
 pub use db::{Store, StoreError, default_data_dir};
+pub use input::{Change, InputError, MAX_NAME_LEN};
+pub use lock::{LOCK_SCHEMA, Lock, LockError};
+pub use registry::{
+    Artifact, ArtifactId, ArtifactKind, Publish, Published, RegistryError, SIGNATURE_DOMAIN,
+};
+pub use resolve::{Reference, ResolveError};
+pub use signing::{
+    KeyError, KeyId, KeyPair, KeyRecord, PublicKey, Revocation, Signature, SignatureError,
+    SignatureStatus,
+};
+pub use trust::{
+    Quorum, QuorumCheck, SignatureCheck, TRUST_POLICY_SCHEMA, TrustError, TrustPolicy,
+    TrustPolicyRecord, TrustReport,
+};
