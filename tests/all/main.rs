@@ -21,3 +21,5 @@ mod cli;
 mod build;
 // Run records, the audit log and replay, as an auditor uses them.
 mod audit;
+// Publish, sign, promote, roll back and lock, as operators do.
+mod registry;

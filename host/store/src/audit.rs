@@ -10,8 +10,9 @@
 //! the producers, the bounded queue makes them wait (back-pressure) rather
 //! than drop entries.
 //!
-//! Periodically, and whenever asked, the host signs the newest entry's hash
-//! with its ed25519 key (a checkpoint). `verify` recomputes every hash,
+//! Every commit ends with a checkpoint: the host signs the newest entry's
+//! hash with its ed25519 key, so entries cannot be removed from the tail
+//! or rewritten without the key. `verify` recomputes every hash,
 //! checks every link, the sequence's continuity and every checkpoint
 //! signature, and names the first entry that does not match.
 
@@ -44,9 +45,6 @@ pub(crate) const SCHEMA: Schema = Schema {
             at_ms INTEGER NOT NULL
         );"],
 };
-
-/// A checkpoint is signed automatically after this many entries.
-pub const CHECKPOINT_EVERY: u64 = 256;
 
 /// Entries a writer commits in one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -299,7 +297,6 @@ impl AuditLog {
             .optional()?
             .unwrap_or((0, ZERO.to_string()));
         let mut receipts = Vec::with_capacity(entries.len());
-        let mut crossed = false;
         for e in entries {
             seq += 1;
             let body =
@@ -309,14 +306,15 @@ impl AuditLog {
                 "INSERT INTO audit (seq, at_ms, kind, run_id, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![seq as i64, e.at_ms, e.kind, e.run_id, body, prev, hash],
             )?;
-            crossed |= seq % CHECKPOINT_EVERY == 0;
             receipts.push(Receipt {
                 seq,
                 hash: hash.clone(),
             });
             prev = hash;
         }
-        if crossed && let Some(last) = receipts.last() {
+        // INVARIANT: every commit signs its newest entry, so verify can tell
+        // a truncated or rewritten tail from a sound one.
+        if let Some(last) = receipts.last() {
             let at = entries.last().map(|e| e.at_ms).unwrap_or(0);
             self.sign_checkpoint(&tx, last.seq, &last.hash, at)?;
         }

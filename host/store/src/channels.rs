@@ -94,12 +94,13 @@ impl Scope {
         }
     }
 
-    /// A scope; each part is `*` or a name (lowercase letters, digits, `-`,
-    /// `.`; 1–64 characters).
+    /// A scope; each part is `*` or a name (letters, digits, `-`, `.`;
+    /// 1–64 characters). Scopes are case-insensitive: `EU` and `eu` are the
+    /// same partition (stored lowercase).
     pub fn new(agent: &str, partition: &str) -> Result<Self, InputError> {
         let scope = Self {
-            agent: agent.into(),
-            partition: partition.into(),
+            agent: agent.to_ascii_lowercase(),
+            partition: partition.to_ascii_lowercase(),
         };
         scope.check()?;
         Ok(scope)

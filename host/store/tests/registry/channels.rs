@@ -322,8 +322,13 @@ fn scopes_resolve_most_specific_first() {
             .collect::<Vec<_>>(),
         ["agent-a/eu", "agent-a/*", "*/eu", "*/*"]
     );
+    // Scopes are case-insensitive; malformed ones get a one-line error.
     assert_eq!(
-        Scope::new("EU", "*")
+        Scope::new("Agent-A", "EU").unwrap(),
+        Scope::new("agent-a", "eu").unwrap()
+    );
+    assert_eq!(
+        Scope::new("agent a", "*")
             .unwrap_err()
             .to_string()
             .lines()

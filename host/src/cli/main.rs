@@ -3,6 +3,8 @@
 //! Thin by design: argument parsing and output. Every decision is made by
 //! the library.
 
+mod registry;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse::pipeline::{self, CallSite, Decision, Environment, Outcome, RunReport};
@@ -43,17 +45,21 @@ enum Command {
     },
     /// Run a skill and print the actions it proposes.
     Act {
-        /// The skill component.
+        /// The skill: a component file, a lock entry, name@version, name@channel or a blake3.
         #[arg(long)]
-        skill: PathBuf,
+        skill: String,
         #[command(flatten)]
         run: RunArgs,
     },
     /// Judge actions (JSON Lines) with policy packs.
     Validate {
-        /// A pack: component (.wasm) or built manifest (.pack.toml). Repeatable; order is kept.
+        /// A pack: component (.wasm), built manifest (.pack.toml), lock entry, name@version,
+        /// name@channel or blake3. Repeatable; order is kept.
         #[arg(long = "pack", required = true)]
-        packs: Vec<PathBuf>,
+        packs: Vec<String>,
+        /// Resolve component names through this lock file (exact hashes).
+        #[arg(long)]
+        lock: Option<PathBuf>,
         /// Actions, one JSON object per line; `-` reads standard input.
         #[arg(long)]
         actions: PathBuf,
@@ -70,12 +76,13 @@ enum Command {
     },
     /// Act then validate: run a skill and judge its actions with every pack.
     Run {
-        /// The skill component.
+        /// The skill: a component file, a lock entry, name@version, name@channel or a blake3.
         #[arg(long)]
-        skill: PathBuf,
-        /// A pack: component (.wasm) or built manifest (.pack.toml). Repeatable; order is kept.
+        skill: String,
+        /// A pack: component (.wasm), built manifest (.pack.toml), lock entry, name@version,
+        /// name@channel or blake3. Repeatable; order is kept.
         #[arg(long = "pack", required = true)]
-        packs: Vec<PathBuf>,
+        packs: Vec<String>,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -120,6 +127,8 @@ enum Command {
         #[command(subcommand)]
         command: OutcomeCommand,
     },
+    #[command(flatten)]
+    Registry(registry::RegistryCommand),
     /// Encode a core wasm module built against gatehouse:agent as a component.
     Componentize {
         /// The core module.
@@ -186,6 +195,9 @@ struct RunArgs {
     /// The run context (JSON).
     #[arg(long)]
     context: PathBuf,
+    /// Resolve component names through this lock file (exact hashes).
+    #[arg(long)]
+    lock: Option<PathBuf>,
     /// The evidence dataset (JSON) the skill retrieves from.
     #[arg(long)]
     data: PathBuf,
@@ -352,6 +364,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         .unwrap_or_else(gatehouse_store::default_data_dir);
     match cli.command {
         Command::Audit { command } => audit_command(&data_dir, command),
+        Command::Registry(command) => registry::execute(&data_dir, command),
         Command::Replay {
             run_id,
             all,
@@ -383,8 +396,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Inspect { component, common } => inspect(&component, &common),
         Command::Act { skill, run } => {
             let sandbox = run.common.sandbox()?;
-            let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
             let ctx = read_context(&run.context)?;
+            let sources = registry::Sources::new(&data_dir, run.lock.as_deref(), scope_of(&ctx)?)?;
+            let skill = sources.component(&sandbox, &skill, Kind::Skill)?;
             let dataset = Arc::new(read_dataset(&run.data)?);
             let env = pipeline::Live::new(&ctx, dataset);
             let m = sandbox.act(
@@ -424,6 +438,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Validate {
             packs,
+            lock,
             actions,
             context,
             data,
@@ -431,12 +446,16 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             common,
         } => {
             let sandbox = common.sandbox()?;
-            let packs = load_packs(&sandbox, &packs)?;
             let actions = read_actions(&actions)?;
             let ctx = match &context {
                 Some(p) => read_context(p)?,
                 None => default_context(&actions),
             };
+            let sources = registry::Sources::new(&data_dir, lock.as_deref(), scope_of(&ctx)?)?;
+            let packs = packs
+                .iter()
+                .map(|p| sources.component(&sandbox, p, Kind::Policy))
+                .collect::<Result<Vec<_>>>()?;
             let env = match data.as_deref() {
                 Some(path) => pipeline::Live::new(&ctx, Arc::new(read_dataset(path)?)),
                 None => pipeline::Live::unstamped(&ctx, Arc::new(Dataset::empty())),
@@ -460,9 +479,13 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             verdicts,
         } => {
             let sandbox = run.common.sandbox()?;
-            let skill = sandbox.load_file(&skill, Some(Kind::Skill))?;
-            let packs = load_packs(&sandbox, &packs)?;
             let ctx = read_context(&run.context)?;
+            let sources = registry::Sources::new(&data_dir, run.lock.as_deref(), scope_of(&ctx)?)?;
+            let skill = sources.component(&sandbox, &skill, Kind::Skill)?;
+            let packs = packs
+                .iter()
+                .map(|p| sources.component(&sandbox, p, Kind::Policy))
+                .collect::<Result<Vec<_>>>()?;
             let env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
             let limits = run.common.limits();
             let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &limits);
@@ -549,11 +572,19 @@ fn fail_on(report: &RunReport, fail_on: Option<FailOn>) -> ExitCode {
     }
 }
 
-fn load_packs(sandbox: &Sandbox, paths: &[PathBuf]) -> Result<Vec<Guest>> {
-    paths
-        .iter()
-        .map(|p| Ok(gatehouse::load_pack(sandbox, p)?))
-        .collect()
+/// The channel scope a run resolves references in: its agent and partition.
+fn scope_of(ctx: &RunContext) -> Result<gatehouse_store::Scope> {
+    let or_any = |s: &str| {
+        if s.is_empty() {
+            gatehouse_store::ANY.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    Ok(gatehouse_store::Scope::new(
+        &or_any(&ctx.agent),
+        &or_any(&ctx.partition),
+    )?)
 }
 
 fn read_context(path: &Path) -> Result<RunContext> {

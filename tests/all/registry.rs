@@ -1,0 +1,245 @@
+use crate::support::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn gatehouse(data: &Path, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .current_dir(cwd)
+        .env("GATEHOUSE_DATA", data)
+        .env("GATEHOUSE_CACHE", root().join("target/test-cache"))
+        .env("GATEHOUSE_ACTOR", "test-operator")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    e
+}
+
+#[test]
+fn publish_sign_promote_run_roll_back_and_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cwd = dir.path();
+    let g = guests();
+    let gh = |args: &[&str]| gatehouse(&data, cwd, args);
+    let sample = |f: &str| root().join("examples/data").join(f).display().to_string();
+
+    ok(&gh(&["publish", g.brand.to_str().unwrap()]));
+    ok(&gh(&["publish", g.skill.to_str().unwrap()]));
+    assert!(ok(&gh(&["publish", g.brand.to_str().unwrap()])).starts_with("already published"));
+    let brand_hash = blake3::hash(&std::fs::read(&g.brand).unwrap())
+        .to_hex()
+        .to_string();
+    // Same name@version, other bytes: refused, naming both hashes.
+    let e = err(&gh(&[
+        "publish",
+        g.hostile.to_str().unwrap(),
+        "--name",
+        "brand",
+        "--version",
+        "0.1.0",
+    ]));
+    assert!(e.contains(&brand_hash), "{e}");
+
+    ok(&gh(&[
+        "key", "gen", "--team", "legal", "--owner", "lena", "--out", "legal",
+    ]));
+    ok(&gh(&[
+        "key", "gen", "--team", "brand", "--owner", "bo", "--out", "brand",
+    ]));
+    ok(&gh(&["key", "add", "legal.pub"]));
+    ok(&gh(&["key", "add", "brand.pub"]));
+    std::fs::write(
+        cwd.join("trust.toml"),
+        "schema = 1\n[channel.production.policy-pack]\nlegal = 1\nbrand = 1\n",
+    )
+    .unwrap();
+    ok(&gh(&[
+        "trust",
+        "set",
+        "trust.toml",
+        "--reason",
+        "legal and brand sign production packs",
+    ]));
+
+    // Unsigned, then half-signed: refused, saying which requirement failed.
+    let e = err(&gh(&[
+        "promote",
+        "brand@0.1.0",
+        "--channel",
+        "production",
+        "--reason",
+        "r",
+    ]));
+    assert!(
+        e.contains("team `legal`") && e.contains("team `brand`"),
+        "{e}"
+    );
+    ok(&gh(&["sign", "brand@0.1.0", "--key", "legal.key"]));
+    let e = err(&gh(&[
+        "promote",
+        "brand@0.1.0",
+        "--channel",
+        "production",
+        "--reason",
+        "r",
+    ]));
+    assert!(
+        e.contains("team `brand`") && !e.contains("team `legal`"),
+        "{e}"
+    );
+    ok(&gh(&["sign", "brand@0.1.0", "--key", "brand.key"]));
+    ok(&gh(&[
+        "promote",
+        "brand@0.1.0",
+        "--channel",
+        "production",
+        "--reason",
+        "first release",
+    ]));
+    ok(&gh(&[
+        "promote",
+        "email-outreach@0.1.0",
+        "--channel",
+        "production",
+        "--reason",
+        "first release",
+    ]));
+
+    // Run by channel, then from a lock.
+    let ctx = sample("context.json");
+    let crm = sample("crm.json");
+    let out = ok(&gh(&[
+        "run",
+        "--skill",
+        "email-outreach@production",
+        "--pack",
+        "brand@production",
+        "--context",
+        &ctx,
+        "--data",
+        &crm,
+    ]));
+    assert!(out.contains("=> DENY"), "{out}");
+    ok(&gh(&[
+        "lock",
+        "email-outreach@production",
+        "brand@production",
+        "-o",
+        "run.lock",
+    ]));
+    let out = ok(&gh(&[
+        "run",
+        "--lock",
+        "run.lock",
+        "--skill",
+        "email-outreach",
+        "--pack",
+        "brand",
+        "--context",
+        &ctx,
+        "--data",
+        &crm,
+    ]));
+    assert!(out.contains(&brand_hash[..12]), "{out}");
+    let out = ok(&gh(&[
+        "validate",
+        "--pack",
+        &brand_hash,
+        "--actions",
+        &sample("actions.jsonl"),
+    ]));
+    assert!(out.contains("decision(s)"), "{out}");
+
+    // A newer version, then a downgrade attempt, then rollback.
+    ok(&gh(&[
+        "publish",
+        g.brand.to_str().unwrap(),
+        "--name",
+        "brand",
+        "--version",
+        "0.2.0",
+    ]));
+    ok(&gh(&["sign", "brand@0.2.0", "--key", "legal.key"]));
+    ok(&gh(&["sign", "brand@0.2.0", "--key", "brand.key"]));
+    ok(&gh(&[
+        "promote",
+        "brand@0.2.0",
+        "--channel",
+        "production",
+        "--reason",
+        "v2",
+    ]));
+    let e = err(&gh(&[
+        "promote",
+        "brand@0.1.0",
+        "--channel",
+        "production",
+        "--reason",
+        "back",
+    ]));
+    assert!(e.contains("use rollback"), "{e}");
+    let out = ok(&gh(&[
+        "rollback",
+        "brand",
+        "--channel",
+        "production",
+        "--reason",
+        "v2 regressed",
+    ]));
+    assert!(out.contains("0.2.0 -> 0.1.0"), "{out}");
+    let history = ok(&gh(&[
+        "history",
+        "--channel",
+        "production",
+        "--name",
+        "brand",
+    ]));
+    assert_eq!(history.lines().count(), 3, "{history}");
+    assert!(
+        history.contains("test-operator") && history.contains("v2 regressed"),
+        "{history}"
+    );
+
+    // A revoked key stops counting.
+    let key_id = String::from_utf8_lossy(&std::fs::read(cwd.join("legal.pub")).unwrap())
+        .split('"')
+        .skip_while(|s| *s != "key_id")
+        .nth(2)
+        .unwrap()
+        .to_string();
+    ok(&gh(&["key", "revoke", &key_id, "--reason", "laptop lost"]));
+    let e = err(&gh(&["verify", "brand@0.2.0", "--channel", "production"]));
+    assert!(e.contains("revoked"), "{e}");
+
+    // Every move is in the audit log, which verifies.
+    let moves = ok(&gh(&["audit", "export"]));
+    assert_eq!(
+        moves
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"channel-move\""))
+            .count(),
+        4,
+        "{moves}"
+    );
+    assert!(ok(&gh(&["audit", "verify"])).starts_with("ok:"));
+}
