@@ -29,8 +29,15 @@ fn us(d: Duration) -> f64 {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = root.join("target/bench-guests");
-    let built = gatehouse::build::build_crates(&[root.join("policies/brand")], None, Some(&out))
-        .expect("build the brand pack");
+    let built = gatehouse::build::build_crates(
+        &[
+            root.join("policies/brand"),
+            root.join("examples/email-outreach"),
+        ],
+        None,
+        Some(&out),
+    )
+    .expect("build the brand pack");
     let manifest = built[0].manifest.clone().expect("brand manifest");
     let bytes = std::fs::read(&built[0].path).unwrap();
 
@@ -127,10 +134,43 @@ fn main() {
     for (name, median, p99) in &rows {
         println!("{name:<40} {:>12.1} {:>12.1}", us(*median), us(*p99));
     }
+    // A whole run (skill + brand pack), live vs replayed from its record.
+    let skill = sandbox
+        .load_file(&built[1].path, Some(gatehouse::Kind::Skill))
+        .unwrap();
+    let data = Arc::new(gatehouse::Dataset::load(&root.join("examples/data/crm.json")).unwrap());
+    let env = gatehouse::pipeline::Live::new(&ctx, data);
+    let packs = std::slice::from_ref(&pack);
+    let mut live = Vec::new();
+    let mut replayed = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let report = gatehouse::pipeline::run(&sandbox, &skill, packs, &ctx, &env, &limits);
+        live.push(t.elapsed());
+        let record = gatehouse::replay::RunRecord::new(report, limits.clone());
+        let t = Instant::now();
+        let outcome = gatehouse::replay::replay(&sandbox, Some(&skill), packs, &record);
+        replayed.push(t.elapsed());
+        assert!(outcome.identical());
+    }
+    let (live_m, replay_m) = (percentile(&mut live, 0.5), percentile(&mut replayed, 0.5));
+    println!(
+        "{:<40} {:>12.1} {:>12.1}",
+        "sample run, live (act + 6 actions)",
+        us(live_m),
+        us(percentile(&mut live, 0.99))
+    );
+    println!(
+        "{:<40} {:>12.1} {:>12.1}",
+        "sample run, replayed and compared",
+        us(replay_m),
+        us(percentile(&mut replayed, 0.99))
+    );
     println!(
         "compile / cached load: {:.0}x",
         us(rows[0].1) / us(rows[1].1)
     );
+    println!("replay / live run: {:.2}x", us(replay_m) / us(live_m));
     println!(
         "fresh / reused decision: {:.2}x",
         us(rows[2].1) / us(rows[3].1)

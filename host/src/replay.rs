@@ -355,3 +355,141 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
     }
     None
 }
+
+/// Recipient facts as recorded, host answers live (the run's clock and
+/// seed, no records): what a candidate pack sees when it re-judges past
+/// actions it never judged before.
+struct Rejudge<'a> {
+    recorded: Recorded<'a>,
+    world: crate::imports::World,
+}
+
+impl Environment for Rejudge<'_> {
+    fn answers(&self, _site: CallSite<'_>) -> Answers {
+        Answers::Live(self.world.clone())
+    }
+
+    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient> {
+        self.recorded.stamp(action)
+    }
+}
+
+/// One decision a candidate pack would change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ChangedDecision {
+    /// The run.
+    pub run_id: String,
+    /// The action.
+    pub action_id: String,
+    /// The recorded outcome.
+    pub before: pipeline::Outcome,
+    /// The outcome with the candidate.
+    pub after: pipeline::Outcome,
+    /// Rules that fire only with the candidate.
+    pub rules_added: Vec<String>,
+    /// Rules that fired only without it.
+    pub rules_removed: Vec<String>,
+}
+
+/// What re-judging past runs with a candidate pack would change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Backtest {
+    /// Runs re-judged.
+    pub runs: usize,
+    /// Actions re-judged.
+    pub actions: usize,
+    /// Decisions whose outcome or findings would change.
+    pub changed: usize,
+    /// Outcome transitions, e.g. `allow -> deny`, with counts.
+    pub transitions: std::collections::BTreeMap<String, usize>,
+    /// Per rule: (decisions where it fires only with the candidate, only without).
+    pub rules: std::collections::BTreeMap<String, (usize, usize)>,
+    /// Examples of changed decisions (the first few).
+    pub examples: Vec<ChangedDecision>,
+}
+
+/// The packs of a run with `candidate` in place of the pack of the same
+/// name (or added last when the run had none of that name).
+pub fn with_candidate(packs: &[Guest], candidate: &Guest) -> Vec<Guest> {
+    let mut out: Vec<Guest> = packs.to_vec();
+    match out
+        .iter()
+        .position(|p| p.own_name() == candidate.own_name())
+    {
+        Some(i) => out[i] = candidate.clone(),
+        None => out.push(candidate.clone()),
+    }
+    out
+}
+
+impl Backtest {
+    /// Re-judge the recorded actions of `record` with `packs` (the run's
+    /// packs with the candidate swapped in) and add the differences.
+    pub fn add(
+        &mut self,
+        sandbox: &Sandbox,
+        packs: &[Guest],
+        record: &RunRecord,
+        max_examples: usize,
+    ) {
+        let original = &record.report;
+        let ctx = &original.context;
+        let env = Rejudge {
+            recorded: Recorded::new(original),
+            world: crate::imports::World::new(
+                std::sync::Arc::new(crate::evidence::Dataset::empty()),
+                &ctx.partition,
+                ctx.now,
+                &ctx.run_id,
+            ),
+        };
+        let actions = original
+            .decisions
+            .iter()
+            .map(|d| d.action.clone())
+            .collect();
+        let again = pipeline::validate_all(sandbox, packs, actions, ctx, &env, &record.limits);
+        self.runs += 1;
+        for (before, after) in original.decisions.iter().zip(&again.decisions) {
+            self.actions += 1;
+            let rules = |d: &Decision| {
+                d.findings
+                    .iter()
+                    .map(|f| f.rule.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            let (b, a) = (rules(before), rules(after));
+            if before.outcome == after.outcome
+                && b == a
+                && before.final_action == after.final_action
+            {
+                continue;
+            }
+            self.changed += 1;
+            *self
+                .transitions
+                .entry(format!("{} -> {}", before.outcome, after.outcome))
+                .or_default() += 1;
+            let added: Vec<String> = a.difference(&b).cloned().collect();
+            let removed: Vec<String> = b.difference(&a).cloned().collect();
+            for r in &added {
+                self.rules.entry(r.clone()).or_default().0 += 1;
+            }
+            for r in &removed {
+                self.rules.entry(r.clone()).or_default().1 += 1;
+            }
+            if self.examples.len() < max_examples {
+                self.examples.push(ChangedDecision {
+                    run_id: ctx.run_id.clone(),
+                    action_id: before.action.id.clone(),
+                    before: before.outcome,
+                    after: after.outcome,
+                    rules_added: added,
+                    rules_removed: removed,
+                });
+            }
+        }
+    }
+}

@@ -329,3 +329,65 @@ fn an_auditor_verifies_shows_replays_and_exports() {
         text(&verify.stdout)
     );
 }
+
+#[test]
+fn a_candidate_pack_is_backtested_against_recorded_runs() {
+    let sandbox = sandbox();
+    let skill = load(&sandbox, &guests().skill, Kind::Skill);
+    let brand = gatehouse::load_pack(&sandbox, &guests().brand_manifest).unwrap();
+    let limits = Limits::default();
+    let records: Vec<RunRecord> = (0..3)
+        .map(|i| {
+            let ctx = sample_context(i);
+            let report = pipeline::run(
+                &sandbox,
+                &skill,
+                std::slice::from_ref(&brand),
+                &ctx,
+                &Live::new(&ctx, dataset()),
+                &limits,
+            );
+            RunRecord::new(report, limits.clone())
+        })
+        .collect();
+    // The same pack, unchanged: nothing would change.
+    let mut same = replay::Backtest::default();
+    for r in &records {
+        same.add(
+            &sandbox,
+            &replay::with_candidate(std::slice::from_ref(&brand), &brand),
+            r,
+            5,
+        );
+    }
+    assert_eq!(same.changed, 0, "{same:?}");
+    assert!(same.actions > 0);
+    // A stricter claims list (config only): spring campaigns become banned.
+    let strict = brand.clone().with_config({
+        let mut c = brand.config().clone();
+        c.insert("banned-claims".into(), "spring\nguaranteed".into());
+        c
+    });
+    let mut backtest = replay::Backtest::default();
+    for r in &records {
+        backtest.add(
+            &sandbox,
+            &replay::with_candidate(std::slice::from_ref(&brand), &strict),
+            r,
+            5,
+        );
+    }
+    assert!(backtest.changed > 0, "{backtest:?}");
+    assert!(
+        backtest.transitions.keys().any(|t| t.ends_with("-> deny")),
+        "{backtest:?}"
+    );
+    assert!(
+        backtest
+            .rules
+            .get("brand.banned-claim")
+            .is_some_and(|(more, _)| *more > 0),
+        "{backtest:?}"
+    );
+    assert!(!backtest.examples.is_empty() && backtest.examples.len() <= 5);
+}

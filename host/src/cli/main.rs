@@ -118,6 +118,10 @@ enum Command {
         /// Only runs recorded at or after this time (ms since the epoch, or YYYY-MM-DD).
         #[arg(long, value_parser = parse_since)]
         since: Option<i64>,
+        /// Backtest: re-judge the recorded actions of past runs (all, or --since) with this
+        /// candidate pack (file, name@version, name@channel or blake3) and report what would change.
+        #[arg(long, conflicts_with = "run_id")]
+        with_pack: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -366,9 +370,16 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit_command(&data_dir, command),
         Command::Registry(command) => registry::execute(&data_dir, command),
         Command::Replay {
+            since,
+            with_pack: Some(candidate),
+            json,
+            ..
+        } => backtest_command(&data_dir, &candidate, since, json),
+        Command::Replay {
             run_id,
             all,
             since,
+            with_pack: None,
             json,
         } => replay_command(&data_dir, run_id, all, since, json),
         Command::Outcome {
@@ -1050,4 +1061,73 @@ fn replay_command(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn backtest_command(
+    data_dir: &Path,
+    candidate: &str,
+    since: Option<i64>,
+    json: bool,
+) -> Result<ExitCode> {
+    let log = open_log(data_dir)?;
+    let sandbox = Sandbox::new(EngineOptions {
+        cache_dir: default_cache_dir(),
+        ..Default::default()
+    })?;
+    let sources = registry::Sources::new(data_dir, None, gatehouse_store::Scope::any())?;
+    let candidate = sources.component(&sandbox, candidate, Kind::Policy)?;
+    let mut loaded: std::collections::HashMap<Vec<String>, Vec<Guest>> =
+        std::collections::HashMap::new();
+    let mut backtest = gatehouse::replay::Backtest::default();
+    for entry in log
+        .entries(0, since)?
+        .iter()
+        .filter(|e| e.kind == gatehouse::audit::RUN)
+    {
+        let record = gatehouse::audit::parse_record(entry)?;
+        let key: Vec<String> = record.report.packs.iter().map(|p| p.hash.clone()).collect();
+        let packs = match loaded.get(&key) {
+            Some(p) => p.clone(),
+            None => {
+                let (_, packs) = gatehouse::audit::load_components(&sandbox, log.store(), &record)?;
+                loaded.insert(key, packs.clone());
+                packs
+            }
+        };
+        backtest.add(
+            &sandbox,
+            &gatehouse::replay::with_candidate(&packs, &candidate),
+            &record,
+            10,
+        );
+    }
+    if json {
+        print_json(&backtest)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "backtest of {} over {} run(s), {} action(s): {} decision(s) would change",
+        guest_label(&candidate),
+        backtest.runs,
+        backtest.actions,
+        backtest.changed
+    );
+    for (t, n) in &backtest.transitions {
+        println!("  {t}: {n}");
+    }
+    for (rule, (added, removed)) in &backtest.rules {
+        println!("  {rule}: fires in {added} more, {removed} fewer");
+    }
+    for e in &backtest.examples {
+        println!(
+            "  e.g. {} / {}: {} -> {} (+[{}] -[{}])",
+            e.run_id,
+            e.action_id,
+            e.before,
+            e.after,
+            e.rules_added.join(", "),
+            e.rules_removed.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
