@@ -109,7 +109,9 @@ pub enum LoadError {
 }
 
 /// A guest call failed. The action it concerned is blocked (fail closed).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", tag = "error")]
 pub enum GuestError {
     /// A limit was hit.

@@ -20,7 +20,7 @@ pub const HOST_INTERFACE: &str = "gatehouse:agent/host@0.1.0";
 pub const TYPES_INTERFACE: &str = "gatehouse:agent/types@0.1.0";
 
 /// One host import call and the answer the guest got.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "call")]
 pub enum HostCall {
     /// `retrieve`.
@@ -94,7 +94,9 @@ pub enum Answers {
 }
 
 /// A replayed guest asked something other than what was recorded.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[error("replay diverged at host call {index}: recorded {expected}, guest asked {got}")]
 pub struct Divergence {
     /// The host call's position in the call's transcript (0-based).

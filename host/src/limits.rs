@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Bounds on one guest call. Every call runs in a fresh store with these.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Limits {
     /// Fuel (roughly, wasm instructions); `None` turns fuel metering off for
@@ -47,7 +47,9 @@ impl Limits {
 
 /// A guest hit one of its [`Limits`]. Names the limit, the bound and what
 /// was used or asked for.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum LimitError {
     /// Ran out of fuel.

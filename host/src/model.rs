@@ -27,6 +27,7 @@ pub type Timestamp = i64;
     PartialOrd,
     Ord,
     Hash,
+    schemars::JsonSchema,
 )]
 #[component(enum)]
 #[repr(u8)]
@@ -50,7 +51,18 @@ pub enum Severity {
 }
 
 /// A named string value: a CRM field, a query filter or a run parameter.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
@@ -61,7 +73,18 @@ pub struct Field {
 }
 
 /// One record of a system of record, as retrieved for a run.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
@@ -86,7 +109,18 @@ impl Evidence {
 }
 
 /// A retrieval request.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
@@ -99,7 +133,18 @@ pub struct Query {
 }
 
 /// Why a host import could not answer.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(variant)]
 #[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
 pub enum HostError {
@@ -116,7 +161,18 @@ pub enum HostError {
 
 /// A recipient's consent for the action's channel.
 #[derive(
-    ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    schemars::JsonSchema,
 )]
 #[component(enum)]
 #[repr(u8)]
@@ -135,7 +191,18 @@ pub enum Consent {
 }
 
 /// Facts about a recipient, stamped by the host from the system of record.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Recipient {
@@ -169,7 +236,18 @@ pub struct Recipient {
 }
 
 /// An email to one recipient.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Email {
@@ -205,7 +283,18 @@ pub struct Email {
 }
 
 /// A text message to one recipient.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Sms {
@@ -219,7 +308,18 @@ pub struct Sms {
 }
 
 /// A change to an ad campaign's daily budget.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AdBudgetChange {
@@ -243,7 +343,19 @@ pub struct AdBudgetChange {
 }
 
 /// What an audience update does.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(enum)]
 #[repr(u8)]
 #[serde(rename_all = "kebab-case")]
@@ -263,7 +375,18 @@ pub enum AudienceOperation {
 }
 
 /// A change to an audience on a platform.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AudienceUpdate {
@@ -290,7 +413,18 @@ pub struct AudienceUpdate {
 }
 
 /// Any other action.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GenericAction {
@@ -302,7 +436,18 @@ pub struct GenericAction {
 }
 
 /// The action itself, by kind.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(variant)]
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum ActionKind {
@@ -337,7 +482,18 @@ impl ActionKind {
 }
 
 /// An amount of money.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
@@ -357,7 +513,18 @@ impl Default for Money {
 }
 
 /// An action a skill proposes.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Action {
@@ -404,7 +571,18 @@ impl Action {
 }
 
 /// What a run is about.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RunContext {
@@ -429,7 +607,18 @@ pub struct RunContext {
 }
 
 /// Where in an action a finding points.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Span {
@@ -444,7 +633,18 @@ pub struct Span {
 }
 
 /// One reason behind a verdict.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
@@ -476,7 +676,18 @@ impl Finding {
 }
 
 /// An action changed by a policy.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct Modification {
@@ -490,7 +701,18 @@ pub struct Modification {
 ///
 /// JSON: `{"verdict": "allow"}`, `{"verdict": "deny", "findings": [...]}`,
 /// `{"verdict": "modify", "findings": [...], "action": {...}}`.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(variant)]
 #[serde(into = "VerdictJson", try_from = "VerdictJson")]
 #[expect(
@@ -533,7 +755,7 @@ impl Verdict {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct VerdictJson {
     verdict: String,
@@ -589,7 +811,18 @@ impl TryFrom<VerdictJson> for Verdict {
 }
 
 /// One rule of a pack.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInfo {
@@ -602,7 +835,18 @@ pub struct RuleInfo {
 }
 
 /// What a policy pack says about itself.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct PackInfo {
@@ -617,7 +861,18 @@ pub struct PackInfo {
 }
 
 /// What a skill says about itself.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(record)]
 #[serde(deny_unknown_fields)]
 pub struct SkillInfo {
@@ -630,7 +885,18 @@ pub struct SkillInfo {
 }
 
 /// Why a skill proposed nothing.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(variant)]
 #[serde(rename_all = "kebab-case", tag = "error", content = "detail")]
 pub enum SkillError {
@@ -646,7 +912,19 @@ pub enum SkillError {
 }
 
 /// Log levels.
-#[derive(ComponentType, Lift, Lower, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    ComponentType,
+    Lift,
+    Lower,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    schemars::JsonSchema,
+)]
 #[component(enum)]
 #[repr(u8)]
 #[serde(rename_all = "kebab-case")]

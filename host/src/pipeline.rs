@@ -30,7 +30,7 @@ pub const MAX_ROUNDS: u32 = 3;
 pub const FAIL_CLOSED: &str = "gatehouse.fail-closed";
 
 /// The decision on one action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every pack allowed it.
@@ -55,7 +55,7 @@ impl std::fmt::Display for Outcome {
 }
 
 /// A component as a run used it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ComponentRef {
     /// Its own name (from `describe`).
@@ -82,7 +82,7 @@ impl ComponentRef {
 }
 
 /// One pack's judgement of one action in one round.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct PackRun {
     /// The pack.
@@ -100,7 +100,7 @@ pub struct PackRun {
 }
 
 /// The decision on one proposed action, with every reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Decision {
     /// The action as proposed (recipient facts as stamped by the host).
@@ -119,7 +119,7 @@ pub struct Decision {
 }
 
 /// The act stage's result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ActReport {
     /// The skill.
@@ -137,7 +137,7 @@ pub struct ActReport {
 }
 
 /// A whole run: what was proposed and what was decided.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct RunReport {
     /// The run's context.

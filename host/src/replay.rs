@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const RUN_RECORD_SCHEMA: u32 = 1;
 
 /// What the audit log keeps of one run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RunRecord {
     /// [`RUN_RECORD_SCHEMA`].
@@ -117,7 +117,7 @@ impl Environment for Recorded<'_> {
 }
 
 /// The result of a replay.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ReplayOutcome {
     /// The run replayed.
@@ -375,7 +375,7 @@ impl Environment for Rejudge<'_> {
 }
 
 /// One decision a candidate pack would change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ChangedDecision {
     /// The run.
@@ -393,7 +393,7 @@ pub struct ChangedDecision {
 }
 
 /// What re-judging past runs with a candidate pack would change.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Backtest {
     /// Runs re-judged.

@@ -57,7 +57,7 @@ impl Default for EngineOptions {
 }
 
 /// Which world a component implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// Exports `gatehouse:agent/skill`.
@@ -85,7 +85,7 @@ impl std::fmt::Display for Kind {
 }
 
 /// What a component says about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Describe {
     /// A skill.
@@ -95,7 +95,7 @@ pub enum Describe {
 }
 
 /// Metering of one guest call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Metering {
     /// Fuel consumed.
@@ -109,7 +109,7 @@ pub struct Metering {
 }
 
 /// The result of one guest call and what it cost.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Metered<T> {
     /// The guest's answer, or why there is none.
     pub result: Result<T, GuestError>,

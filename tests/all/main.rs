@@ -23,3 +23,5 @@ mod build;
 mod audit;
 // Publish, sign, promote, roll back and lock, as operators do.
 mod registry;
+// The JSON formats' schemas stay in step with the types.
+mod schema;

@@ -75,6 +75,8 @@ const SCHEMAS: &[&Schema] = &[
     &crate::trust::SCHEMA,
     &crate::channels::SCHEMA,
     &crate::lock::SCHEMA,
+    // Kill-switches, counters, exposure, approvals, principals.
+    &crate::governance::SCHEMA,
 ];
 
 impl Store {

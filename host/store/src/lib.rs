@@ -11,6 +11,7 @@ mod audit;
 mod blobs;
 mod channels;
 mod db;
+mod governance;
 mod input;
 mod lock;
 mod registry;
@@ -27,6 +28,13 @@ pub use channels::{
     ANY, ChannelError, ChannelMove, ChannelPointer, MoveOp, Pin, RollbackTo, Scope,
 };
 pub use db::{Store, StoreError, default_data_dir};
+pub use governance::{
+    Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, AuthError, CapExceeded,
+    Charge, Charged, CounterError, Exposure, ExposureCounts, ExposureError, Forbidden,
+    IssuedToken, KillError, KillOp, KillRecord, LOCAL_ADMIN, Principal, PrincipalChange,
+    PrincipalRecord, Reservation, ReservationId, ReservationState, Risk, Role, Settlement,
+    TokenRecord, Vote, VoteDecision, Window,
+};
 pub use input::{Change, InputError, MAX_NAME_LEN};
 pub use lock::{LOCK_SCHEMA, Lock, LockError};
 pub use registry::{
