@@ -1,0 +1,459 @@
+//! The `data` policy pack: what personal data may go where.
+//!
+//! | rule | severity | applies to | checks |
+//! |---|---|---|---|
+//! | [`PII_IN_CONTENT`] (`data.pii-in-content`) | high | email subject and body, SMS body, ad copy | no email addresses, phone numbers, payment card numbers or IBANs in the text |
+//! | [`SPECIAL_CATEGORY_TARGETING`] (`data.special-category-targeting`) | critical | audience updates | no targeting attribute names special-category data (health, religion, ...) |
+//! | [`PARTITION`] (`data.partition`) | critical | audience updates adding, replacing or exporting | EU contacts go only to a platform region `EU` |
+//! | [`MINIMISATION`] (`data.minimisation`) | high | audience exports | only the configured contact fields are sent |
+//!
+//! Every rule denies. Other action kinds (and the machine-readable payload
+//! of a generic action) are allowed.
+//!
+//! # Personal data in content
+//!
+//! One finding per hit, pointing at the field (`subject`, `body`,
+//! `ad-copy`) and the byte span of the hit. The detectors, in order of
+//! precedence (a later hit overlapping an earlier one is dropped):
+//!
+//! - **Email addresses**: `local@domain.tld` (dotted domain, letter-only
+//!   top-level domain of two or more letters). An email's own `from-address`
+//!   and `reply-to`, and addresses at the configured
+//!   `allowed-email-domains` (and their subdomains), are not personal data
+//!   of a recipient and are not flagged.
+//! - **IBANs**: two capital letters, two check digits and the account
+//!   number (15–34 characters in all, optionally in groups separated by
+//!   single spaces), valid under the ISO 7064 mod-97 check. A reference
+//!   code that merely looks like an IBAN fails the check.
+//! - **Payment card numbers**: 13–19 digits, optionally grouped by single
+//!   spaces or dashes, passing the Luhn check (so most order numbers are
+//!   not flagged; about one in ten random digit strings passes Luhn, so a
+//!   13–19 digit order number can still be).
+//! - **Phone numbers**: international (`+` and 8–16 digits, any grouping
+//!   by spaces, dashes, dots and parentheses) or national with 9–12 digits
+//!   in a common format: three or more groups with one kind of separator
+//!   (`555-123-4567`, `06 12 34 56 78`), an area code in parentheses
+//!   (`(555) 123-4567`), or a leading trunk `0` (`030 1234567`,
+//!   `07700900123`). Numbers listed in `allowed-phone-numbers` (compared
+//!   digit by digit) are not flagged.
+//!
+//! What is deliberately *not* flagged: names (the recipient's own first name
+//! is the point of personalisation), prices (`$1,234`, `1,234.56`,
+//! `€ 100 000 000`), dates and times (`2026-01-05 10:00`, `05.01.2026`),
+//! decimals, numbers written with dot thousands separators
+//! (`1.234.567.890`), and digit runs that are part of a word, a path
+//! (`/u/123456789`) or an order reference (`#123-456-789`). An email's
+//! unsubscribe link is a separate field and is not checked.
+//!
+//! The excerpts of card numbers and IBANs are masked (all but the last four
+//! digits, and an IBAN's country code and check digits, become `*`) so
+//! that findings, which are recorded and displayed, do not copy financial
+//! data; the span still gives the exact offsets.
+//!
+//! # Audiences
+//!
+//! - Special categories (GDPR Art. 9): each targeting attribute is matched
+//!   case-insensitively against the configured keywords as whole words,
+//!   punctuation counting as spaces (`interest:diabetes`, `trade-union`
+//!   matches `trade union`), with an optional plural `s`. One finding per
+//!   offending attribute, pointing at `targeting[i]` and the keyword's span
+//!   in it. Applies to every operation: selecting people by such data is
+//!   processing it.
+//! - Partitions: the contacts are EU data when the action's `region` is
+//!   `EU` or the run's partition is `EU` (a run only reads its own
+//!   partition, so a skill cannot relabel EU contacts). Adding, replacing
+//!   or exporting them to a `platform-region` other than `EU` is denied;
+//!   removing contacts from an audience sends nothing new and is allowed.
+//! - Minimisation: an export (`operation == export`) may only send the
+//!   configured fields (case-insensitive); one finding per extra field,
+//!   pointing at `fields[i]`.
+//!
+//! # Configuration
+//!
+//! Read through [`host::config`] from the pack manifest (`pack.toml`). For
+//! each list (newline-separated, blank lines ignored), a present key
+//! *replaces* the built-in default:
+//!
+//! - `special-categories`: targeting keywords (default
+//!   [`DEFAULT_SPECIAL_CATEGORIES`]); empty disables the rule.
+//! - `allowed-export-fields`: the fields an export may send (default
+//!   [`DEFAULT_ALLOWED_EXPORT_FIELDS`]); empty allows none.
+//! - `allowed-email-domains`: the company's own domains (default none).
+//! - `allowed-phone-numbers`: the company's own numbers (default none).
+
+use gatehouse_guest::prelude::*;
+
+mod pii;
+
+pub use pii::{Pii, PiiKind, luhn_valid, mod97_valid};
+
+/// The pack's name.
+pub const PACK_NAME: &str = "data";
+/// The pack's version.
+pub const PACK_VERSION: &str = "0.1.0";
+
+/// Rule id: personal data in content or ad copy.
+pub const PII_IN_CONTENT: &str = "data.pii-in-content";
+/// Rule id: targeting on special-category data.
+pub const SPECIAL_CATEGORY_TARGETING: &str = "data.special-category-targeting";
+/// Rule id: EU contacts stay in the EU partition.
+pub const PARTITION: &str = "data.partition";
+/// Rule id: exports send only the allowed fields.
+pub const MINIMISATION: &str = "data.minimisation";
+
+/// The targeting keywords used when `special-categories` is absent
+/// (lowercase; GDPR Art. 9 categories).
+pub const DEFAULT_SPECIAL_CATEGORIES: &[&str] = &[
+    // health
+    "health",
+    "medical",
+    "disease",
+    "illness",
+    "diabetes",
+    "diabetic",
+    "cancer",
+    "hiv",
+    "pregnancy",
+    "pregnant",
+    "fertility",
+    "ivf",
+    "depression",
+    "anxiety",
+    "mental health",
+    "disability",
+    "disabled",
+    "addiction",
+    "medication",
+    // religion and beliefs
+    "religion",
+    "religious",
+    "faith",
+    "christian",
+    "catholic",
+    "protestant",
+    "muslim",
+    "islam",
+    "jewish",
+    "judaism",
+    "hindu",
+    "buddhist",
+    "sikh",
+    "atheist",
+    // racial or ethnic origin
+    "ethnicity",
+    "ethnic",
+    "race",
+    "racial",
+    // sex life and sexual orientation
+    "sexual orientation",
+    "sex life",
+    "gay",
+    "lesbian",
+    "bisexual",
+    "lgbt",
+    "lgbtq",
+    "transgender",
+    // political opinions
+    "political",
+    "politics",
+    "democrat",
+    "republican",
+    // trade-union membership
+    "trade union",
+    "labor union",
+    "labour union",
+    "union member",
+    // biometric and genetic data
+    "biometric",
+    "genetic",
+    "dna",
+    "fingerprint",
+];
+
+/// The fields an export may send when `allowed-export-fields` is absent.
+pub const DEFAULT_ALLOWED_EXPORT_FIELDS: &[&str] = &["hashed_email", "country"];
+
+/// The data policy pack.
+pub struct Data;
+
+impl Policy for Data {
+    fn describe() -> PackInfo {
+        PackInfo::new(PACK_NAME, PACK_VERSION)
+            .rule(
+                PII_IN_CONTENT,
+                Severity::High,
+                "Message content and ad copy contain no personal data: email addresses, phone \
+                 numbers, payment card numbers or IBANs.",
+            )
+            .rule(
+                SPECIAL_CATEGORY_TARGETING,
+                Severity::Critical,
+                "Audiences are not targeted on special-category data such as health, religion, \
+                 ethnicity, sexual orientation, politics, union membership or biometrics.",
+            )
+            .rule(
+                PARTITION,
+                Severity::Critical,
+                "EU contacts are only added or exported to audiences in the EU platform region.",
+            )
+            .rule(
+                MINIMISATION,
+                Severity::High,
+                "Audience exports send only the contact fields the configuration allows.",
+            )
+    }
+
+    fn validate(action: Action, ctx: RunContext) -> Verdict {
+        let mut judge = Judge::new();
+        match &action.kind {
+            ActionKind::Email(email) => {
+                let own: Vec<&str> = std::iter::once(email.from_address.as_str())
+                    .chain(email.reply_to.as_deref())
+                    .collect();
+                check_pii(&action, &own, &mut judge);
+            }
+            ActionKind::Sms(_) | ActionKind::AdBudget(_) => check_pii(&action, &[], &mut judge),
+            ActionKind::Audience(audience) => {
+                check_special_categories(audience, &mut judge);
+                check_partition(&action, audience, &ctx, &mut judge);
+                check_minimisation(audience, &mut judge);
+            }
+            ActionKind::Generic(_) => {}
+        }
+        judge.verdict()
+    }
+}
+
+gatehouse_guest::export_policy!(Data);
+
+// ---------------------------------------------------------------------------
+// data.pii-in-content
+
+/// Deny every piece of personal data in the action's prose fields.
+/// `own_addresses` are the sender's addresses, which are not flagged.
+fn check_pii(action: &Action, own_addresses: &[&str], judge: &mut Judge) {
+    let allow = pii::Allow {
+        addresses: own_addresses
+            .iter()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        domains: config_list("allowed-email-domains", &[]),
+        phones: config_list("allowed-phone-numbers", &[])
+            .iter()
+            .map(|n| pii::digits_of(n))
+            .filter(|d| !d.is_empty())
+            .collect(),
+    };
+    for (field, text) in action.texts() {
+        if !matches!(field, "subject" | "body" | "ad-copy") {
+            continue;
+        }
+        let place = match field {
+            "ad-copy" => "ad copy",
+            other => other,
+        };
+        for hit in pii::scan(text, &allow) {
+            let what = hit.kind.describe();
+            let excerpt = hit.excerpt(text);
+            let advice = match hit.kind {
+                PiiKind::Card | PiiKind::Iban => "Financial data must never appear in messages",
+                PiiKind::Email | PiiKind::Phone => {
+                    "Personal data must not appear in message content or ads"
+                }
+            };
+            judge.deny(
+                Finding::new(
+                    PII_IN_CONTENT,
+                    Severity::High,
+                    format!(
+                        "The {place} contains {what} (\"{excerpt}\"). {advice}: remove it or \
+                         replace it with a link the recipient signs in to."
+                    ),
+                )
+                .at(field, hit.start, &excerpt),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// data.special-category-targeting
+
+fn check_special_categories(audience: &AudienceUpdate, judge: &mut Judge) {
+    let keywords: Vec<String> = config_list("special-categories", DEFAULT_SPECIAL_CATEGORIES)
+        .iter()
+        .map(|k| normalise_keyword(k))
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keywords.is_empty() {
+        return;
+    }
+    for (i, attribute) in audience.targeting.iter().enumerate() {
+        let Some((start, len, keyword)) = special_category_match(attribute, &keywords) else {
+            continue;
+        };
+        let found = &attribute[start..start + len];
+        judge.deny(
+            Finding::new(
+                SPECIAL_CATEGORY_TARGETING,
+                Severity::Critical,
+                format!(
+                    "The audience targets \"{attribute}\", which uses special-category data \
+                     (\"{keyword}\"). Health, religion, ethnicity, sexual orientation, political \
+                     opinions, union membership and biometric or genetic data must not be used \
+                     for targeting: remove this attribute."
+                ),
+            )
+            .at(&format!("targeting[{i}]"), start, found),
+        );
+    }
+}
+
+/// A keyword as matched: ASCII-lowercased, runs of punctuation and spaces
+/// made one space.
+fn normalise_keyword(keyword: &str) -> String {
+    keyword
+        .to_ascii_lowercase()
+        .split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The earliest keyword hit in `attribute`: byte offset and length in the
+/// attribute, and the keyword.
+fn special_category_match<'k>(
+    attribute: &str,
+    keywords: &'k [String],
+) -> Option<(usize, usize, &'k str)> {
+    // Same length as the attribute: every ASCII non-alphanumeric byte
+    // becomes a space, so offsets carry over.
+    let flat: String = attribute
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_alphanumeric() {
+                ' '
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let bytes = flat.as_bytes();
+    let is_word = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
+    };
+    keywords
+        .iter()
+        .filter_map(|keyword| {
+            flat.match_indices(keyword.as_str()).find_map(|(start, _)| {
+                if start > 0 && is_word(start - 1) {
+                    return None;
+                }
+                let end = start + keyword.len();
+                let len = if !is_word(end) {
+                    keyword.len()
+                } else if bytes[end] == b's' && !is_word(end + 1) {
+                    keyword.len() + 1
+                } else {
+                    return None;
+                };
+                Some((start, len, keyword.as_str()))
+            })
+        })
+        .min_by_key(|&(start, len, _)| (start, std::cmp::Reverse(len)))
+}
+
+// ---------------------------------------------------------------------------
+// data.partition
+
+fn check_partition(
+    action: &Action,
+    audience: &AudienceUpdate,
+    ctx: &RunContext,
+    judge: &mut Judge,
+) {
+    let is_eu = |region: &str| region.trim().eq_ignore_ascii_case("EU");
+    if !(is_eu(&action.region) || is_eu(&ctx.partition)) {
+        return;
+    }
+    if audience.operation == AudienceOperation::Remove || is_eu(&audience.platform_region) {
+        return;
+    }
+    let region = match audience.platform_region.trim() {
+        "" => "an unknown".to_string(),
+        r => format!("the {r}"),
+    };
+    judge.deny(
+        Finding::new(
+            PARTITION,
+            Severity::Critical,
+            format!(
+                "These contacts are EU data, but audience \"{}\" on {} is in {region} region. EU \
+                 contacts must stay in the EU partition: use an audience in the EU region.",
+                audience.audience_id, audience.platform
+            ),
+        )
+        .at("platform-region", 0, &audience.platform_region),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// data.minimisation
+
+fn check_minimisation(audience: &AudienceUpdate, judge: &mut Judge) {
+    if audience.operation != AudienceOperation::Export {
+        return;
+    }
+    let allowed: Vec<String> = config_list("allowed-export-fields", DEFAULT_ALLOWED_EXPORT_FIELDS)
+        .iter()
+        .map(|f| f.to_ascii_lowercase())
+        .collect();
+    let allowed_text = if allowed.is_empty() {
+        "exports may not send any contact field".to_string()
+    } else {
+        format!("exports may only send {}", allowed.join(", "))
+    };
+    let mut reported: Vec<String> = Vec::new();
+    for (i, field) in audience.fields.iter().enumerate() {
+        let name = field.trim().to_ascii_lowercase();
+        if allowed.contains(&name) || reported.contains(&name) {
+            continue;
+        }
+        reported.push(name);
+        judge.deny(
+            Finding::new(
+                MINIMISATION,
+                Severity::High,
+                format!(
+                    "The export to {} sends the contact field \"{field}\", which is not needed: \
+                     {allowed_text}. Remove it from the export.",
+                    audience.platform
+                ),
+            )
+            .at(&format!("fields[{i}]"), 0, field),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+/// A newline-separated configuration list, trimmed, blank lines dropped;
+/// `default` when the key is absent.
+fn config_list(key: &str, default: &[&str]) -> Vec<String> {
+    match host::config(key) {
+        Some(value) => value
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
