@@ -37,6 +37,7 @@ mod imports;
 mod limits;
 mod manifest;
 mod model;
+pub mod packtest;
 pub mod pipeline;
 pub mod replay;
 mod sandbox;

@@ -25,3 +25,5 @@ mod audit;
 mod registry;
 // The JSON formats' schemas stay in step with the types.
 mod schema;
+// The pack author's toolkit and the bundled packs' case files.
+mod packs;

@@ -3,6 +3,7 @@
 //! Thin by design: argument parsing and output. Every decision is made by
 //! the library.
 
+mod pack;
 mod registry;
 
 use anyhow::{Context, Result, bail};
@@ -133,6 +134,11 @@ enum Command {
     },
     #[command(flatten)]
     Registry(registry::RegistryCommand),
+    /// The pack author's toolkit: new, build, test (with coverage), sign, publish.
+    Pack {
+        #[command(subcommand)]
+        command: pack::PackCommand,
+    },
     /// Encode a core wasm module built against gatehouse:agent as a component.
     Componentize {
         /// The core module.
@@ -369,6 +375,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Audit { command } => audit_command(&data_dir, command),
         Command::Registry(command) => registry::execute(&data_dir, command),
+        Command::Pack { command } => pack::execute(&data_dir, command),
         Command::Replay {
             since,
             with_pack: Some(candidate),

@@ -55,7 +55,7 @@
 //! # Where findings point
 //!
 //! Every finding has a location. Text problems point at the offending text
-//! (`subject` `0..4` `"RE: "`-like spans, the bad `unsubscribe-url`).
+//! (the `RE:` that starts the `subject`, the whole bad `unsubscribe-url`).
 //! Missing text points at the field with an empty span: at its end for a
 //! body that lacks something (where it should be added), at `0..0` for an
 //! absent field. Recipient facts point at the fact (`to.consent`,

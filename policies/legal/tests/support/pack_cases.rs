@@ -27,9 +27,21 @@ use gatehouse_guest::prelude::*;
 use gatehouse_guest::testing::MockHost;
 use serde_json::{Map, Value};
 
-/// The context a case runs in when it gives none.
-pub const DEFAULT_CONTEXT: &str =
-    r#"{"run-id":"case","agent":"tester","partition":"EU","now":1767607200000}"#;
+/// The context a case runs in when it gives none, as `gatehouse pack test`
+/// makes it: run `case`, agent `tester`, the action's region as the
+/// partition, 2026-01-05T10:00:00Z. (No case depends on the partition
+/// default: every case whose verdict would is given a context.)
+fn default_context(action: &Action) -> RunContext {
+    RunContext {
+        run_id: "case".to_string(),
+        agent: "tester".to_string(),
+        partition: action.region.clone(),
+        cohort: None,
+        campaign: None,
+        now: 1_767_607_200_000,
+        params: Vec::new(),
+    }
+}
 
 /// The outcome of a pack's case file.
 #[derive(Debug, Default)]
@@ -300,8 +312,6 @@ fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
         .get("cases")
         .and_then(Value::as_array)
         .ok_or("`cases` is missing or not a list")?;
-    let default_context: Value =
-        serde_json::from_str(DEFAULT_CONTEXT).map_err(|e| format!("{e}"))?;
     cases
         .iter()
         .enumerate()
@@ -312,7 +322,10 @@ fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
             let name = req_str(c, "name", &at)?;
             let at = format!("{at} ({name:?})");
             let action = action(c.get("action").ok_or(format!("{at}: no `action`"))?, &at)?;
-            let context = run_context(c.get("context").unwrap_or(&default_context), &at)?;
+            let context = match c.get("context") {
+                Some(context) => run_context(context, &at)?,
+                None => default_context(&action),
+            };
             let mut config = BTreeMap::new();
             if let Some(values) = c.get("config") {
                 for (key, value) in object(values, &format!("{at}.config"))? {
