@@ -60,15 +60,17 @@ pub fn record_run(
     let store = log.store();
     let holder = format!("audit run {}", record.report.context.run_id);
     for guest in components {
-        let bytes = guest.bytes();
-        let hash = Hash::of(bytes);
-        let blob_err = |e: gatehouse_store::BlobError| TrailError::Blob {
-            hash: hash.to_string(),
-            reason: e.to_string(),
-        };
-        // Reference first, so no collection can run between put and ref.
-        store.add_blob_ref(&hash, &holder).map_err(blob_err)?;
-        store.put(bytes).map_err(blob_err)?;
+        let config = guest.config_blob();
+        for bytes in std::iter::once(guest.bytes()).chain(config.as_deref()) {
+            let hash = Hash::of(bytes);
+            let blob_err = |e: gatehouse_store::BlobError| TrailError::Blob {
+                hash: hash.to_string(),
+                reason: e.to_string(),
+            };
+            // Reference first, so no collection can run between put and ref.
+            store.add_blob_ref(&hash, &holder).map_err(blob_err)?;
+            store.put(bytes).map_err(blob_err)?;
+        }
     }
     let body = serde_json::to_value(record).map_err(|e| TrailError::BadRecord {
         seq: 0,
@@ -114,7 +116,7 @@ pub fn load_components(
     store: &Store,
     record: &RunRecord,
 ) -> Result<(Option<Guest>, Vec<Guest>), TrailError> {
-    let load = |hash: &str, kind: Kind| -> Result<Guest, TrailError> {
+    let blob = |hash: &str| -> Result<Vec<u8>, TrailError> {
         let err = |reason: String| TrailError::Component {
             hash: hash.to_string(),
             reason,
@@ -122,22 +124,38 @@ pub fn load_components(
         let h: Hash = hash
             .parse()
             .map_err(|e: gatehouse_store::ParseHashError| err(e.to_string()))?;
-        let bytes = store.get(&h).map_err(|e| err(e.to_string()))?;
-        sandbox
-            .load(&bytes, hash, Some(kind))
-            .map_err(|e| err(e.to_string()))
+        store.get(&h).map_err(|e| err(e.to_string()))
+    };
+    let load = |c: &crate::pipeline::ComponentRef, kind: Kind| -> Result<Guest, TrailError> {
+        let guest = sandbox
+            .load(&blob(&c.hash)?, &c.hash, Some(kind))
+            .map_err(|e| TrailError::Component {
+                hash: c.hash.clone(),
+                reason: e.to_string(),
+            })?;
+        match &c.config {
+            None => Ok(guest),
+            Some(h) => {
+                let config =
+                    serde_json::from_slice(&blob(h)?).map_err(|e| TrailError::Component {
+                        hash: h.clone(),
+                        reason: format!("configuration blob: {e}"),
+                    })?;
+                Ok(guest.with_config(config))
+            }
+        }
     };
     let skill = record
         .report
         .act
         .as_ref()
-        .map(|a| load(&a.skill.hash, Kind::Skill))
+        .map(|a| load(&a.skill, Kind::Skill))
         .transpose()?;
     let packs = record
         .report
         .packs
         .iter()
-        .map(|p| load(&p.hash, Kind::Policy))
+        .map(|p| load(p, Kind::Policy))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((skill, packs))
 }

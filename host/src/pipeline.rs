@@ -64,6 +64,10 @@ pub struct ComponentRef {
     pub version: String,
     /// blake3 of its bytes.
     pub hash: String,
+    /// blake3 of the configuration served to it (its canonical JSON), if
+    /// any: a configuration is content-addressed like the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 impl ComponentRef {
@@ -77,6 +81,9 @@ impl ComponentRef {
             name,
             version,
             hash: guest.hash.to_hex().to_string(),
+            config: guest
+                .config_blob()
+                .map(|b| blake3::hash(&b).to_hex().to_string()),
         }
     }
 }

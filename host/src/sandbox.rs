@@ -168,6 +168,15 @@ impl Guest {
         &self.bytes
     }
 
+    /// The configuration as a content-addressed blob (canonical JSON: keys
+    /// sorted), or `None` when there is none.
+    pub fn config_blob(&self) -> Option<Vec<u8>> {
+        if self.config.is_empty() {
+            return None;
+        }
+        serde_json::to_vec(&*self.config).ok()
+    }
+
     /// The configuration served to the guest.
     pub fn config(&self) -> &BTreeMap<String, String> {
         &self.config

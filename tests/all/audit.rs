@@ -65,6 +65,15 @@ fn a_thousand_recorded_runs_replay_identically() {
     }
     assert_eq!(identical, 1000);
     assert_eq!(loaded.len(), 1, "every run used the same exact components");
+    // The brand pack's configuration is content-addressed and came back from the store.
+    let brand_config = brand
+        .config_blob()
+        .map(|b| blake3::hash(&b).to_hex().to_string());
+    assert!(brand_config.is_some());
+    let (_, packs) = loaded.values().next().unwrap();
+    assert_eq!(packs[0].config(), brand.config());
+    let (_, record) = gatehouse::audit::find_run(&log, "run-0999").unwrap();
+    assert_eq!(record.report.packs[0].config, brand_config);
 }
 
 #[test]

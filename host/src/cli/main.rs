@@ -1092,7 +1092,12 @@ fn backtest_command(
         .filter(|e| e.kind == gatehouse::audit::RUN)
     {
         let record = gatehouse::audit::parse_record(entry)?;
-        let key: Vec<String> = record.report.packs.iter().map(|p| p.hash.clone()).collect();
+        let key: Vec<String> = record
+            .report
+            .packs
+            .iter()
+            .flat_map(|p| std::iter::once(p.hash.clone()).chain(p.config.clone()))
+            .collect();
         let packs = match loaded.get(&key) {
             Some(p) => p.clone(),
             None => {
