@@ -33,6 +33,7 @@ pub mod build;
 mod cache;
 mod error;
 mod evidence;
+pub mod govern;
 mod imports;
 mod limits;
 mod manifest;

@@ -123,6 +123,9 @@ pub struct Decision {
     pub fail_closed: bool,
     /// Each pack's own result.
     pub packs: Vec<PackRun>,
+    /// What the govern stage did, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<crate::govern::GovernanceReport>,
 }
 
 /// The act stage's result.
@@ -184,13 +187,21 @@ pub trait Environment {
     fn answers(&self, site: CallSite<'_>) -> Answers;
     /// Stamp the action's recipient facts, or refuse an unknown recipient.
     fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient>;
+
+    /// Learn what the act stage did (the skill and the host calls it
+    /// made), for the govern stage. Default: nothing.
+    fn after_act(&self, _skill: &ComponentRef, _host_calls: &[crate::imports::HostCall]) {}
+
+    /// The govern stage for one decided action. Default: none.
+    fn govern(&self, _ctx: &RunContext, _decision: &mut Decision) {}
 }
 
 /// The live world: a dataset, the run's partition, clock and seed.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Live {
     world: World,
     stamp_from: Option<Arc<Dataset>>,
+    governor: Option<Arc<crate::govern::Governor>>,
 }
 
 impl Live {
@@ -200,6 +211,7 @@ impl Live {
         Self {
             world: World::new(dataset.clone(), &ctx.partition, ctx.now, &ctx.run_id),
             stamp_from: Some(dataset),
+            governor: None,
         }
     }
 
@@ -209,11 +221,32 @@ impl Live {
         Self {
             world: World::new(dataset, &ctx.partition, ctx.now, &ctx.run_id),
             stamp_from: None,
+            governor: None,
         }
     }
 }
 
+impl Live {
+    /// Add the govern stage.
+    pub fn governed(mut self, governor: crate::govern::Governor) -> Self {
+        self.governor = Some(Arc::new(governor));
+        self
+    }
+}
+
 impl Environment for Live {
+    fn after_act(&self, skill: &ComponentRef, host_calls: &[crate::imports::HostCall]) {
+        if let Some(g) = &self.governor {
+            g.after_act(skill.clone(), host_calls);
+        }
+    }
+
+    fn govern(&self, ctx: &RunContext, decision: &mut Decision) {
+        if let Some(g) = &self.governor {
+            g.govern(ctx, decision);
+        }
+    }
+
     fn answers(&self, _site: CallSite<'_>) -> Answers {
         Answers::Live(self.world.clone())
     }
@@ -237,6 +270,7 @@ pub fn run(
     limits: &Limits,
 ) -> RunReport {
     let m = sandbox.act(skill, ctx, env.answers(CallSite::Act), limits);
+    env.after_act(&ComponentRef::of(skill), &m.metering.host_calls);
     let (actions, skill_error, error) = match m.result {
         Ok(Ok(actions)) => (actions, None, None),
         Ok(Err(e)) => (Vec::new(), Some(e), None),
@@ -293,7 +327,9 @@ pub fn validate_all(
                 blocked.push(f.finding());
             }
             if blocked.is_empty() {
-                decide(sandbox, packs, action, ctx, env, limits)
+                let mut decision = decide(sandbox, packs, action, ctx, env, limits);
+                env.govern(ctx, &mut decision);
+                decision
             } else {
                 Decision {
                     action,
@@ -302,6 +338,7 @@ pub fn validate_all(
                     findings: blocked,
                     fail_closed: true,
                     packs: Vec::new(),
+                    governance: None,
                 }
             }
         })
@@ -337,6 +374,7 @@ pub fn decide(
             findings: vec![f],
             fail_closed: true,
             packs: Vec::new(),
+            governance: None,
         };
     }
     let mut current = action.clone();
@@ -434,6 +472,7 @@ pub fn decide(
             findings,
             fail_closed,
             packs: runs,
+            governance: None,
         };
     }
     Decision {
@@ -443,6 +482,7 @@ pub fn decide(
         findings,
         fail_closed,
         packs: runs,
+        governance: None,
     }
 }
 

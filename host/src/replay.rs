@@ -28,6 +28,10 @@ pub struct RunRecord {
     pub wasmtime: String,
     /// The limits every guest call ran under.
     pub limits: Limits,
+    /// blake3 of the governance configuration the run was governed by
+    /// (stored as a blob), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<String>,
     /// The run itself.
     pub report: RunReport,
 }
@@ -39,6 +43,7 @@ impl RunRecord {
             schema: RUN_RECORD_SCHEMA,
             wasmtime: crate::wasmtime_version().to_string(),
             limits,
+            governance: None,
             report,
         }
     }
@@ -73,6 +78,20 @@ impl<'a> Recorded<'a> {
 }
 
 impl Environment for Recorded<'_> {
+    /// Governance is host state (counters, kill switch, approvals) as it was
+    /// then: replay serves the recorded outcome of the govern stage, as long
+    /// as the packs decided as recorded (else the difference shows).
+    fn govern(&self, _ctx: &crate::model::RunContext, decision: &mut Decision) {
+        if let Some(recorded) = self.decision(&decision.action.id)
+            && let Some(report) = &recorded.governance
+            && report.before == decision.outcome
+        {
+            decision.outcome = recorded.outcome;
+            decision.final_action = recorded.final_action.clone();
+            decision.governance = Some(report.clone());
+        }
+    }
+
     fn answers(&self, site: CallSite<'_>) -> Answers {
         let calls = match site {
             CallSite::Act => self
@@ -312,6 +331,20 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
                 "action `{id}`: findings recorded {}, replayed {}",
                 json(&x.findings),
                 json(&y.findings)
+            ));
+        }
+        if x.governance != y.governance {
+            return Some(format!(
+                "action `{id}`: governance recorded {}, replayed {}",
+                json(&x.governance),
+                json(&y.governance)
+            ));
+        }
+        if x.governance != y.governance {
+            return Some(format!(
+                "action `{id}`: governance recorded {}, replayed {}",
+                json(&x.governance),
+                json(&y.governance)
             ));
         }
         if x.final_action != y.final_action || x.fail_closed != y.fail_closed {

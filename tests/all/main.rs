@@ -27,3 +27,5 @@ mod registry;
 mod schema;
 // The pack author's toolkit and the bundled packs' case files.
 mod packs;
+// The govern stage: kill switch, partition, evidence, caps, budgets, exposure, approvals.
+mod govern;

@@ -3,6 +3,7 @@
 //! Thin by design: argument parsing and output. Every decision is made by
 //! the library.
 
+mod govern;
 mod pack;
 mod registry;
 
@@ -134,6 +135,27 @@ enum Command {
     },
     #[command(flatten)]
     Registry(registry::RegistryCommand),
+    /// Stop an agent (or `*`, every agent): its next action is blocked, even mid-run.
+    Kill {
+        /// The agent, or `*`.
+        agent: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a kill switch.
+    Revive {
+        /// The agent, or `*`.
+        agent: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The approvals queue: list, approve, reject, release.
+    Approvals {
+        #[command(subcommand)]
+        command: govern::ApprovalsCommand,
+    },
     /// The pack author's toolkit: new, build, test (with coverage), sign, publish.
     Pack {
         #[command(subcommand)]
@@ -208,6 +230,10 @@ struct RunArgs {
     /// Resolve component names through this lock file (exact hashes).
     #[arg(long)]
     lock: Option<PathBuf>,
+    /// Governance rules (TOML file, or a published config: name@version, name@channel, blake3):
+    /// kill switch, partition, evidence, frequency, budgets, exposure, approvals.
+    #[arg(long)]
+    governance: Option<String>,
     /// The evidence dataset (JSON) the skill retrieves from.
     #[arg(long)]
     data: PathBuf,
@@ -376,6 +402,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit_command(&data_dir, command),
         Command::Registry(command) => registry::execute(&data_dir, command),
         Command::Pack { command } => pack::execute(&data_dir, command),
+        Command::Kill { agent, reason } => govern::kill(&data_dir, &agent, &reason, false),
+        Command::Revive { agent, reason } => govern::kill(&data_dir, &agent, &reason, true),
+        Command::Approvals { command } => govern::approvals(&data_dir, command),
         Command::Replay {
             since,
             with_pack: Some(candidate),
@@ -480,7 +509,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             };
             let limits = common.limits();
             let report = pipeline::validate_all(&sandbox, &packs, actions, &ctx, &env, &limits);
-            let receipt = record(&data_dir, &report, &limits, packs.iter().collect())?;
+            let receipt = record(&data_dir, &report, &limits, packs.iter().collect(), None)?;
             print_report(&report, common.json)?;
             if !common.json {
                 println!(
@@ -504,7 +533,22 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .map(|p| sources.component(&sandbox, p, Kind::Policy))
                 .collect::<Result<Vec<_>>>()?;
-            let env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
+            let mut env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
+            let mut governance = None;
+            if let Some(spec) = &run.governance {
+                let bytes = sources.bytes(spec)?;
+                let text = String::from_utf8(bytes.clone())
+                    .with_context(|| format!("governance `{spec}` is not UTF-8"))?;
+                let config = gatehouse::govern::GovernanceConfig::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("governance `{spec}`: {e}"))?;
+                let store = Arc::new(gatehouse_store::Store::open(&data_dir)?);
+                env = env.governed(gatehouse::govern::Governor::new(
+                    store,
+                    config,
+                    &registry::actor(),
+                ));
+                governance = Some(bytes);
+            }
             let limits = run.common.limits();
             let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &limits);
             let receipt = record(
@@ -512,6 +556,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 &report,
                 &limits,
                 std::iter::once(&skill).chain(&packs).collect(),
+                governance.as_deref(),
             )?;
             print_report(&report, run.common.json)?;
             if !run.common.json {
@@ -827,6 +872,14 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
                 f.message
             );
         }
+        for f in d.governance.iter().flat_map(|g| &g.findings) {
+            println!(
+                "     {} ({}): {}",
+                f.rule,
+                format!("{:?}", f.severity).to_lowercase(),
+                f.message
+            );
+        }
         if let Some(fa) = &d.final_action {
             for line in describe_change(&d.action, fa) {
                 println!("     changed: {line}");
@@ -892,9 +945,17 @@ fn record(
     report: &RunReport,
     limits: &Limits,
     components: Vec<&Guest>,
+    governance: Option<&[u8]>,
 ) -> Result<gatehouse_store::Receipt> {
     let log = open_log(data_dir)?;
-    let record = gatehouse::replay::RunRecord::new(report.clone(), limits.clone());
+    let mut record = gatehouse::replay::RunRecord::new(report.clone(), limits.clone());
+    if let Some(bytes) = governance {
+        let hash = gatehouse_store::Hash::of(bytes);
+        log.store()
+            .add_blob_ref(&hash, &format!("audit run {}", report.context.run_id))?;
+        log.store().put(bytes)?;
+        record.governance = Some(hash.to_string());
+    }
     Ok(gatehouse::audit::record_run(
         &log,
         &record,

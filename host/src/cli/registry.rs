@@ -575,6 +575,22 @@ impl Sources {
         Ok(Self { store, lock, scope })
     }
 
+    /// The bytes of a file, a lock entry or a published artifact.
+    pub fn bytes(&self, spec: &str) -> Result<Vec<u8>> {
+        let path = Path::new(spec);
+        if path.exists() {
+            return std::fs::read(path).with_context(|| format!("cannot read `{spec}`"));
+        }
+        let store = self.store.as_ref().with_context(|| {
+            format!("`{spec}` is not a file, and there is no store to resolve it in")
+        })?;
+        let hash = match self.lock.as_ref().and_then(|l| l.get(spec)) {
+            Some(entry) => entry.hash,
+            None => store.resolve(spec, &self.scope)?.id.hash,
+        };
+        Ok(store.get(&hash)?)
+    }
+
     /// Load a component named by a path, a lock entry's name, or a
     /// reference (`name@version`, `name@channel`, blake3).
     pub fn component(&self, sandbox: &Sandbox, spec: &str, kind: Kind) -> Result<Guest> {

@@ -28,8 +28,7 @@ mod kill;
 mod principals;
 
 pub use approvals::{
-    Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, Risk, Vote,
-    VoteDecision,
+    Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, Risk, Vote, VoteDecision,
 };
 pub use counters::{
     CapExceeded, Charge, Charged, CounterError, Reservation, ReservationId, ReservationState,

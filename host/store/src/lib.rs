@@ -30,10 +30,10 @@ pub use channels::{
 pub use db::{Store, StoreError, default_data_dir};
 pub use governance::{
     Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, AuthError, CapExceeded,
-    Charge, Charged, CounterError, Exposure, ExposureCounts, ExposureError, Forbidden,
-    IssuedToken, KillError, KillOp, KillRecord, LOCAL_ADMIN, Principal, PrincipalChange,
-    PrincipalRecord, Reservation, ReservationId, ReservationState, Risk, Role, Settlement,
-    TokenRecord, Vote, VoteDecision, Window,
+    Charge, Charged, CounterError, Exposure, ExposureCounts, ExposureError, Forbidden, IssuedToken,
+    KillError, KillOp, KillRecord, LOCAL_ADMIN, Principal, PrincipalChange, PrincipalRecord,
+    Reservation, ReservationId, ReservationState, Risk, Role, Settlement, TokenRecord, Vote,
+    VoteDecision, Window,
 };
 pub use input::{Change, InputError, MAX_NAME_LEN};
 pub use lock::{LOCK_SCHEMA, Lock, LockError};

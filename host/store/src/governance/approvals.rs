@@ -424,7 +424,8 @@ impl Store {
             ],
         )?;
         let id = ApprovalId(tx.last_insert_rowid());
-        let approval = approval_in(&tx, id, request.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
+        let approval =
+            approval_in(&tx, id, request.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
         tx.commit()?;
         Ok(approval)
     }
@@ -505,7 +506,8 @@ impl Store {
                 params![id.0, status],
             )?;
         }
-        let approval = approval_in(&tx, id, change.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
+        let approval =
+            approval_in(&tx, id, change.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
         tx.commit()?;
         Ok(approval)
     }
@@ -568,14 +570,19 @@ impl Store {
     /// The approval queue, oldest first, with statuses as of `now_ms`:
     /// only requests still waiting for a vote (pending and unexpired) if
     /// `pending_only`, else every request.
-    pub fn approvals(&self, pending_only: bool, now_ms: i64) -> Result<Vec<Approval>, ApprovalError> {
+    pub fn approvals(
+        &self,
+        pending_only: bool,
+        now_ms: i64,
+    ) -> Result<Vec<Approval>, ApprovalError> {
         let conn = self.conn();
         let ids = {
             let mut stmt = conn.prepare(
                 "SELECT id FROM approvals
                  WHERE ?1 = 0 OR (status = 'pending' AND expires_ms > ?2) ORDER BY id",
             )?;
-            let rows = stmt.query_map(params![pending_only, now_ms], |r| r.get(0).map(ApprovalId))?;
+            let rows =
+                stmt.query_map(params![pending_only, now_ms], |r| r.get(0).map(ApprovalId))?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
         let mut out = Vec::with_capacity(ids.len());

@@ -109,9 +109,7 @@ impl<'a> Charge<'a> {
 
 /// A limit that a reservation would exceed: the first in the order given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error(
-    "`{key}` would exceed its limit: {used} used {window} + {amount} requested > {limit}"
-)]
+#[error("`{key}` would exceed its limit: {used} used {window} + {amount} requested > {limit}")]
 pub struct CapExceeded {
     /// The counter key.
     pub key: String,
@@ -458,7 +456,10 @@ impl Store {
         let mut lines = Vec::with_capacity(checked.len());
         for (pos, c) in checked.iter().enumerate() {
             let used = usage_in(&tx, c.key, c.window_ms, at_ms)?;
-            if used.checked_add(c.amount).is_none_or(|after| after > c.limit) {
+            if used
+                .checked_add(c.amount)
+                .is_none_or(|after| after > c.limit)
+            {
                 // Dropping `tx` rolls back this reservation's earlier charges.
                 return Err(CapExceeded {
                     key: c.key.to_string(),
@@ -555,7 +556,8 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids = {
             let mut stmt = tx.prepare(
-                "SELECT id FROM reservations WHERE state = 'held' AND reserved_ms < ?1 ORDER BY id",
+                "SELECT id FROM reservations WHERE state = 'held' AND reserved_ms < ?1
+                 ORDER BY reserved_ms, id",
             )?;
             let rows = stmt.query_map([held_before_ms], |r| r.get(0).map(ReservationId))?;
             rows.collect::<Result<Vec<_>, _>>()?

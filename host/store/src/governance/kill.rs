@@ -112,7 +112,13 @@ fn record_in(
 ) -> rusqlite::Result<KillRecord> {
     conn.execute(
         "INSERT INTO kill_events (agent, op, actor, reason, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![agent, op.as_str(), change.actor, change.reason, change.at_ms],
+        params![
+            agent,
+            op.as_str(),
+            change.actor,
+            change.reason,
+            change.at_ms
+        ],
     )?;
     Ok(KillRecord {
         seq: conn.last_insert_rowid(),

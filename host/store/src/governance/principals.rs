@@ -70,13 +70,16 @@ impl FromStr for Role {
     type Err = InputError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            InputError::new(
-                "role",
-                s,
-                "use `author`, `approver`, `operator`, `auditor` or `admin`",
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                InputError::new(
+                    "role",
+                    s,
+                    "use `author`, `approver`, `operator`, `auditor` or `admin`",
+                )
+            })
     }
 }
 
@@ -294,8 +297,7 @@ fn live_admin_tokens_in(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 fn roles_in(conn: &Connection, name: &str) -> rusqlite::Result<BTreeSet<Role>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT role FROM principal_roles WHERE principal = ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT role FROM principal_roles WHERE principal = ?1")?;
     let rows = stmt.query_map([name], |r| r.get::<_, String>(0))?;
     let mut roles = BTreeSet::new();
     for role in rows {
@@ -478,9 +480,8 @@ impl Store {
         let roles: BTreeSet<Role> = roles.iter().copied().collect();
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before = principal_in(&tx, name)?.ok_or_else(|| AuthError::NoPrincipal {
-            name: name.into(),
-        })?;
+        let before =
+            principal_in(&tx, name)?.ok_or_else(|| AuthError::NoPrincipal { name: name.into() })?;
         let had_admin_tokens = live_admin_tokens_in(&tx)? > 0;
         write_roles_in(&tx, name, &roles)?;
         if had_admin_tokens && live_admin_tokens_in(&tx)? == 0 {
