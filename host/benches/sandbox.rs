@@ -153,6 +153,37 @@ fn main() {
         replayed.push(t.elapsed());
         assert!(outcome.identical());
     }
+    // The same run governed: kill switch, partition, evidence, a frequency
+    // cap and a budget (reserve + commit: durable SQLite transactions).
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(gatehouse_store::Store::open(store_dir.path()).unwrap());
+    let config = gatehouse::govern::GovernanceConfig::parse(
+        "schema = 1\n[agent.\"*\"]\nemail-per-contact = { max = 1000000, window-days = 7 }\nspend-per-day-micros = 1000000000000\n",
+    )
+    .unwrap();
+    let mut governed = Vec::new();
+    let mut governed_actions = 0;
+    for _ in 0..200 {
+        let env = gatehouse::pipeline::Live::new(
+            &ctx,
+            Arc::new(gatehouse::Dataset::load(&root.join("examples/data/crm.json")).unwrap()),
+        )
+        .governed(gatehouse::govern::Governor::new(
+            store.clone(),
+            config.clone(),
+            "bench",
+        ));
+        let t = Instant::now();
+        let report = gatehouse::pipeline::run(&sandbox, &skill, packs, &ctx, &env, &limits);
+        governed.push(t.elapsed());
+        governed_actions = report
+            .decisions
+            .iter()
+            .filter(|d| d.governance.is_some())
+            .count();
+        assert!(governed_actions > 0);
+    }
+    let governed_m = percentile(&mut governed, 0.5);
     let (live_m, replay_m) = (percentile(&mut live, 0.5), percentile(&mut replayed, 0.5));
     println!(
         "{:<40} {:>12.1} {:>12.1}",
@@ -170,7 +201,17 @@ fn main() {
         "compile / cached load: {:.0}x",
         us(rows[0].1) / us(rows[1].1)
     );
+    println!(
+        "{:<40} {:>12.1} {:>12.1}",
+        "sample run, governed",
+        us(governed_m),
+        us(percentile(&mut governed, 0.99))
+    );
     println!("replay / live run: {:.2}x", us(replay_m) / us(live_m));
+    println!(
+        "governance per governed action: {:.1} µs",
+        (us(governed_m) - us(live_m)) / governed_actions as f64
+    );
     println!(
         "fresh / reused decision: {:.2}x",
         us(rows[2].1) / us(rows[3].1)
