@@ -129,23 +129,8 @@ pub struct ExposureCap {
 impl GovernanceConfig {
     /// Parse TOML; errors give the line, column and field.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let c: Self = toml::from_str(text).map_err(|e| {
-            let msg = e
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("invalid TOML")
-                .to_string();
-            match e.span() {
-                Some(span) => {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-                    format!("line {line}, column {col}: {msg}")
-                }
-                None => msg,
-            }
-        })?;
+        let c: Self =
+            toml::from_str(text).map_err(|e| crate::manifest::one_line_toml_error(text, &e))?;
         if c.schema != GOVERNANCE_SCHEMA {
             return Err(format!(
                 "schema {} is not supported (this host reads schema {GOVERNANCE_SCHEMA})",

@@ -122,7 +122,8 @@ impl PackManifest {
     }
 }
 
-fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+/// A TOML error in one line: `line L, column C: message`.
+pub(crate) fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e
         .message()
         .lines()
