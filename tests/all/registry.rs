@@ -8,7 +8,6 @@ fn gatehouse(data: &Path, cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .env("GATEHOUSE_DATA", data)
         .env("GATEHOUSE_CACHE", root().join("target/test-cache"))
-        .env("GATEHOUSE_ACTOR", "test-operator")
         .output()
         .unwrap()
 }
@@ -216,7 +215,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
     ]));
     assert_eq!(history.lines().count(), 3, "{history}");
     assert!(
-        history.contains("test-operator") && history.contains("v2 regressed"),
+        history.contains("local-admin") && history.contains("v2 regressed"),
         "{history}"
     );
 
@@ -242,4 +241,108 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         "{moves}"
     );
     assert!(ok(&gh(&["audit", "verify"])).starts_with("ok:"));
+}
+
+#[test]
+fn roles_gate_every_command_once_an_admin_token_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cwd = dir.path();
+    let g = guests();
+    let as_ = |token: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.args(args)
+            .current_dir(cwd)
+            .env("GATEHOUSE_DATA", &data)
+            .env("GATEHOUSE_CACHE", root().join("target/test-cache"));
+        if let Some(t) = token {
+            cmd.env("GATEHOUSE_TOKEN_FILE", cwd.join(t));
+        }
+        cmd.output().unwrap()
+    };
+    // Out of the box the local admin may do everything.
+    ok(&as_(
+        None,
+        &["principal", "add", "alice", "--role", "admin"],
+    ));
+    ok(&as_(
+        None,
+        &[
+            "principal",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--role",
+            "auditor",
+        ],
+    ));
+    ok(&as_(
+        None,
+        &["principal", "add", "paul", "--role", "author"],
+    ));
+    ok(&as_(
+        None,
+        &["principal", "token", "alice", "--out", "alice.token"],
+    ));
+    // The first admin token closes the local-admin door.
+    let e = err(&as_(None, &["publish", g.brand.to_str().unwrap()]));
+    assert!(e.contains("token"), "{e}");
+    ok(&as_(
+        Some("alice.token"),
+        &["principal", "token", "olga", "--out", "olga.token"],
+    ));
+    ok(&as_(
+        Some("alice.token"),
+        &["principal", "token", "paul", "--out", "paul.token"],
+    ));
+    let token = std::fs::read_to_string(cwd.join("paul.token")).unwrap();
+    let raw = std::fs::read(data.join("gatehouse.db")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(token.trim()),
+        "tokens are stored hashed"
+    );
+    // Each role does its own job only.
+    ok(&as_(
+        Some("paul.token"),
+        &["publish", g.brand.to_str().unwrap()],
+    ));
+    let e = err(&as_(
+        Some("paul.token"),
+        &[
+            "promote",
+            "brand@0.1.0",
+            "--channel",
+            "staging",
+            "--reason",
+            "r",
+        ],
+    ));
+    assert!(e.contains("`paul` lacks role `operator`"), "{e}");
+    ok(&as_(
+        Some("olga.token"),
+        &[
+            "promote",
+            "brand@0.1.0",
+            "--channel",
+            "staging",
+            "--reason",
+            "r",
+        ],
+    ));
+    let e = err(&as_(
+        Some("olga.token"),
+        &["publish", g.skill.to_str().unwrap()],
+    ));
+    assert!(e.contains("lacks role `author`"), "{e}");
+    let e = err(&as_(Some("olga.token"), &["key", "ls"]));
+    assert!(e.contains("lacks role `admin`"), "{e}");
+    let history = ok(&as_(
+        Some("olga.token"),
+        &["history", "--channel", "staging"],
+    ));
+    assert!(history.contains("by olga"), "{history}");
+    let e = err(&as_(Some("paul.token"), &["audit", "verify"]));
+    assert!(e.contains("lacks role `auditor`"), "{e}");
+    ok(&as_(Some("olga.token"), &["audit", "verify"]));
 }

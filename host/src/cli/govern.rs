@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use gatehouse_store::{ApprovalId, AuditLog, Change, NewEntry, Store};
+use gatehouse_store::{ApprovalId, AuditLog, Change, NewEntry, Role, Store};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,7 +52,15 @@ fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> 
 /// `gatehouse kill` / `revive`.
 pub fn kill(data_dir: &Path, agent: &str, reason: &str, revive: bool) -> Result<ExitCode> {
     let store = Arc::new(Store::open(data_dir)?);
-    let who = super::registry::actor();
+    let who = super::auth::authorize(
+        &store,
+        Role::Operator,
+        if revive {
+            "revive agents"
+        } else {
+            "kill agents"
+        },
+    )?;
     let change = Change::new(&who, reason, super::now_ms());
     let record = if revive {
         store.revive(agent, &change)?
@@ -74,7 +82,14 @@ pub fn kill(data_dir: &Path, agent: &str, reason: &str, revive: bool) -> Result<
 /// `gatehouse approvals …`.
 pub fn approvals(data_dir: &Path, command: ApprovalsCommand) -> Result<ExitCode> {
     let store = Arc::new(Store::open(data_dir)?);
-    let who = super::registry::actor();
+    let (role, what) = match &command {
+        ApprovalsCommand::List { .. } => (Role::Auditor, "list approvals"),
+        ApprovalsCommand::Approve { .. } | ApprovalsCommand::Reject { .. } => {
+            (Role::Approver, "decide approvals")
+        }
+        ApprovalsCommand::Release { .. } => (Role::Operator, "release approved actions"),
+    };
+    let who = super::auth::authorize(&store, role, what)?;
     let now = super::now_ms();
     match command {
         ApprovalsCommand::List { all } => {

@@ -3,6 +3,7 @@
 //! Thin by design: argument parsing and output. Every decision is made by
 //! the library.
 
+mod auth;
 mod govern;
 mod pack;
 mod registry;
@@ -150,6 +151,11 @@ enum Command {
         /// Why.
         #[arg(long)]
         reason: String,
+    },
+    /// Principals, roles and API tokens.
+    Principal {
+        #[command(subcommand)]
+        command: auth::PrincipalCommand,
     },
     /// The approvals queue: list, approve, reject, release.
     Approvals {
@@ -405,6 +411,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Kill { agent, reason } => govern::kill(&data_dir, &agent, &reason, false),
         Command::Revive { agent, reason } => govern::kill(&data_dir, &agent, &reason, true),
         Command::Approvals { command } => govern::approvals(&data_dir, command),
+        Command::Principal { command } => auth::execute(&data_dir, command),
         Command::Replay {
             since,
             with_pack: Some(candidate),
@@ -427,6 +434,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 },
         } => {
             let log = open_log(&data_dir)?;
+            auth::authorize(
+                log.store(),
+                gatehouse_store::Role::Operator,
+                "record outcomes",
+            )?;
             let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
             let outcome = gatehouse::audit::Outcome {
                 action,
@@ -492,6 +504,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             verdicts,
             common,
         } => {
+            auth::authorize(
+                &gatehouse_store::Store::open(&data_dir)?,
+                gatehouse_store::Role::Operator,
+                "record validations",
+            )?;
             let sandbox = common.sandbox()?;
             let actions = read_actions(&actions)?;
             let ctx = match &context {
@@ -525,6 +542,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             run,
             verdicts,
         } => {
+            let who = auth::authorize(
+                &gatehouse_store::Store::open(&data_dir)?,
+                gatehouse_store::Role::Operator,
+                "run agents",
+            )?;
             let sandbox = run.common.sandbox()?;
             let ctx = read_context(&run.context)?;
             let sources = registry::Sources::new(&data_dir, run.lock.as_deref(), scope_of(&ctx)?)?;
@@ -542,11 +564,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 let config = gatehouse::govern::GovernanceConfig::parse(&text)
                     .map_err(|e| anyhow::anyhow!("governance `{spec}`: {e}"))?;
                 let store = Arc::new(gatehouse_store::Store::open(&data_dir)?);
-                env = env.governed(gatehouse::govern::Governor::new(
-                    store,
-                    config,
-                    &registry::actor(),
-                ));
+                env = env.governed(gatehouse::govern::Governor::new(store, config, &who));
                 governance = Some(bytes);
             }
             let limits = run.common.limits();
@@ -994,6 +1012,11 @@ fn parse_since(s: &str) -> Result<i64, String> {
 
 fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<ExitCode> {
     let log = open_log(data_dir)?;
+    auth::authorize(
+        log.store(),
+        gatehouse_store::Role::Auditor,
+        "read the audit log",
+    )?;
     match command {
         AuditCommand::Verify { json } => {
             let result = log.verify()?;
@@ -1079,6 +1102,7 @@ fn replay_command(
     json: bool,
 ) -> Result<ExitCode> {
     let log = open_log(data_dir)?;
+    auth::authorize(log.store(), gatehouse_store::Role::Auditor, "replay runs")?;
     let records: Vec<(u64, gatehouse::replay::RunRecord)> = match (&run_id, all) {
         (Some(id), _) => {
             let (entry, record) = gatehouse::audit::find_run(&log, id)?;
@@ -1138,6 +1162,11 @@ fn backtest_command(
     json: bool,
 ) -> Result<ExitCode> {
     let log = open_log(data_dir)?;
+    auth::authorize(
+        log.store(),
+        gatehouse_store::Role::Auditor,
+        "backtest packs",
+    )?;
     let sandbox = Sandbox::new(EngineOptions {
         cache_dir: default_cache_dir(),
         ..Default::default()

@@ -5,8 +5,8 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use gatehouse::{Guest, Kind, Sandbox};
 use gatehouse_store::{
-    ArtifactKind, AuditLog, Change, KeyId, KeyPair, Lock, NewEntry, PublicKey, Publish, RollbackTo,
-    Scope, Store,
+    ArtifactKind, AuditLog, Change, KeyId, KeyPair, Lock, NewEntry, PublicKey, Publish, Role,
+    RollbackTo, Scope, Store,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -205,13 +205,6 @@ impl ScopeArgs {
     }
 }
 
-/// Who is acting: `$GATEHOUSE_ACTOR`, else `$USER`, else `local-admin`.
-pub fn actor() -> String {
-    std::env::var("GATEHOUSE_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "local-admin".to_string())
-}
-
 fn split_version(reference: &str) -> Result<(&str, &str)> {
     reference
         .split_once('@')
@@ -232,7 +225,22 @@ fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> 
 /// Run a registry command.
 pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
     let store = Arc::new(Store::open(data_dir)?);
-    let who = actor();
+    let (role, what) = match &command {
+        RegistryCommand::Publish { .. } => (Role::Author, "publish"),
+        RegistryCommand::Sign { .. } => (Role::Author, "sign"),
+        RegistryCommand::Ls { .. }
+        | RegistryCommand::Show { .. }
+        | RegistryCommand::Verify { .. }
+        | RegistryCommand::History { .. } => (Role::Auditor, "read the registry"),
+        RegistryCommand::Gc { delete: false, .. } => (Role::Auditor, "list unreferenced blobs"),
+        RegistryCommand::Gc { delete: true, .. }
+        | RegistryCommand::Key { .. }
+        | RegistryCommand::Trust { .. } => (Role::Admin, "manage keys, trust and storage"),
+        RegistryCommand::Promote { .. }
+        | RegistryCommand::Rollback { .. }
+        | RegistryCommand::Lock { .. } => (Role::Operator, "move channels and lock"),
+    };
+    let who = super::auth::authorize(&store, role, what)?;
     let now = super::now_ms();
     match command {
         RegistryCommand::Publish {
