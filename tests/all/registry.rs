@@ -346,3 +346,88 @@ fn roles_gate_every_command_once_an_admin_token_exists() {
     assert!(e.contains("lacks role `auditor`"), "{e}");
     ok(&as_(Some("olga.token"), &["audit", "verify"]));
 }
+
+#[test]
+fn a_high_risk_promotion_waits_for_another_approver_and_happens_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cwd = dir.path();
+    let g = guests();
+    let as_ = |token: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.args(args)
+            .current_dir(cwd)
+            .env("GATEHOUSE_DATA", &data)
+            .env("GATEHOUSE_CACHE", root().join("target/test-cache"));
+        if let Some(t) = token {
+            cmd.env("GATEHOUSE_TOKEN_FILE", cwd.join(t));
+        }
+        cmd.output().unwrap()
+    };
+    ok(&as_(None, &["publish", g.brand.to_str().unwrap()]));
+    ok(&as_(
+        None,
+        &[
+            "principal",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--role",
+            "approver",
+        ],
+    ));
+    ok(&as_(
+        None,
+        &["principal", "add", "vera", "--role", "approver"],
+    ));
+    ok(&as_(
+        None,
+        &["principal", "token", "olga", "--out", "olga.token"],
+    ));
+    ok(&as_(
+        None,
+        &["principal", "token", "vera", "--out", "vera.token"],
+    ));
+    let out = ok(&as_(
+        Some("olga.token"),
+        &[
+            "promote",
+            "brand@0.1.0",
+            "--channel",
+            "production",
+            "--reason",
+            "go",
+            "--risk",
+            "high",
+        ],
+    ));
+    assert!(out.contains("waits for approval #1"), "{out}");
+    assert!(
+        ok(&as_(
+            Some("olga.token"),
+            &["history", "--channel", "production"]
+        ))
+        .trim()
+        .is_empty(),
+        "nothing moved yet"
+    );
+    // No self-approval; another approver approves; the operator releases once.
+    err(&as_(
+        Some("olga.token"),
+        &["approvals", "approve", "1", "--reason", "mine"],
+    ));
+    ok(&as_(
+        Some("vera.token"),
+        &["approvals", "approve", "1", "--reason", "reviewed"],
+    ));
+    let out = ok(&as_(Some("olga.token"), &["approvals", "release", "1"]));
+    assert!(out.contains("promoted brand@0.1.0"), "{out}");
+    err(&as_(Some("olga.token"), &["approvals", "release", "1"]));
+    let history = ok(&as_(
+        Some("olga.token"),
+        &["history", "--channel", "production"],
+    ));
+    assert_eq!(history.lines().count(), 1, "{history}");
+    assert!(history.contains("approval #1"), "{history}");
+}

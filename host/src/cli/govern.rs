@@ -123,7 +123,29 @@ pub fn approvals(data_dir: &Path, command: ApprovalsCommand) -> Result<ExitCode>
         ApprovalsCommand::Release { id } => {
             let a = store.release_approval(ApprovalId(id), &who, now)?;
             audit(&store, "approval-release", serde_json::to_value(&a)?)?;
-            super::print_json(&a.subject)?;
+            match a.subject.get("promotion") {
+                // An approved promotion happens now, exactly once.
+                Some(p) => {
+                    let text = |k: &str| p[k].as_str().unwrap_or("").to_string();
+                    let reference = text("reference");
+                    let (name, version) = reference.split_once('@').unwrap_or((&reference, ""));
+                    let scope = gatehouse_store::Scope::new(&text("agent"), &text("partition"))?;
+                    let reason = format!("{} (approval #{id})", text("reason"));
+                    let moved = store.promote(
+                        name,
+                        version,
+                        &text("channel"),
+                        &scope,
+                        &Change::new(&who, &reason, now),
+                    )?;
+                    audit(&store, "channel-move", serde_json::to_value(&moved)?)?;
+                    println!(
+                        "promoted {reference} to `{}` (approval #{id})",
+                        text("channel")
+                    );
+                }
+                None => super::print_json(&a.subject)?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -96,6 +96,10 @@ pub enum RegistryCommand {
         /// Why.
         #[arg(long)]
         reason: String,
+        /// The change's risk: `high` needs one approver, `critical` two; the promotion then
+        /// waits in the approvals queue and happens on `gatehouse approvals release`.
+        #[arg(long, default_value = "low")]
+        risk: String,
     },
     /// Move a channel back: to the previous pointer, or --to a version or hash it held.
     Rollback {
@@ -447,8 +451,38 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
             channel,
             scope,
             reason,
+            risk,
         } => {
             let (name, version) = split_version(&reference)?;
+            let risk: gatehouse_store::Risk =
+                serde_json::from_value(serde_json::Value::String(risk.clone())).map_err(|_| {
+                    anyhow::anyhow!("`--risk {risk}`: use low, medium, high or critical")
+                })?;
+            if risk >= gatehouse_store::Risk::High {
+                // Check now what can be checked (trust, downgrade) by verifying; the move waits.
+                store.verify(name, version, &channel)?;
+                let subject = serde_json::json!({"promotion": {"reference": reference, "channel": channel,
+                    "agent": scope.agent, "partition": scope.partition, "reason": reason}});
+                let request = gatehouse_store::ApprovalRequest {
+                    subject: &subject,
+                    risk,
+                    requested_by: &who,
+                    expires_at_ms: now + 3 * 86_400_000,
+                    approvals_needed: if risk == gatehouse_store::Risk::Critical {
+                        2
+                    } else {
+                        1
+                    },
+                    at_ms: now,
+                };
+                let approval = store.request_approval(&request)?;
+                audit(&store, "approval-request", serde_json::to_value(&approval)?)?;
+                println!(
+                    "promotion of {reference} to `{channel}` waits for approval #{} ({} approver(s)); then `gatehouse approvals release {}`",
+                    approval.id.0, request.approvals_needed, approval.id.0
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let started = std::time::Instant::now();
             let moved = store.promote(
                 name,
