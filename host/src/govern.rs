@@ -8,7 +8,8 @@
 //!    cited id must have been retrieved in this run;
 //! 4. `govern.frequency` / `govern.quiet-hours` — contact caps per sliding
 //!    window; SMS only within the recipient's local hours;
-//! 5. `govern.budget` — spend and sends per agent and day;
+//! 5. `govern.budget` — spend and sends per agent and day, spend per
+//!    campaign;
 //! 6. `govern.exposure` — a candidate skill reaches at most its cap of
 //!    contacts (sticky assignment);
 //! 7. `govern.approval` — actions at or above the risk threshold wait in
@@ -40,6 +41,7 @@ pub const GOVERNANCE_SCHEMA: u32 = 1;
 /// email-per-contact = { max = 2, window-days = 7 }
 /// sms-hours = { from = 8, to = 21 }
 /// spend-per-day-micros = 50_000_000
+/// spend-per-campaign-micros = 2_000_000_000
 /// sends-per-day = 500
 /// exposure = { candidate = "email-outreach@0.2.0", percent = 10 }
 /// approval-above-micros = 10_000_000
@@ -82,6 +84,10 @@ pub struct AgentRules {
     /// Messages per agent per UTC day.
     #[serde(default)]
     pub sends_per_day: Option<u64>,
+    /// Estimated spend per campaign (the run context's `campaign`), in
+    /// micros, over the campaign's life.
+    #[serde(default)]
+    pub spend_per_campaign_micros: Option<u64>,
     /// A candidate skill's exposure cap.
     #[serde(default)]
     pub exposure: Option<ExposureCap>,
@@ -375,6 +381,14 @@ impl Governor {
         if let Some(limit) = rules.spend_per_day_micros {
             keys.push((
                 format!("spend/agent/{}/day/{day}", ctx.agent),
+                action.estimated_cost.micros.max(0) as u64,
+                limit,
+                None,
+            ));
+        }
+        if let (Some(limit), Some(campaign)) = (rules.spend_per_campaign_micros, &ctx.campaign) {
+            keys.push((
+                format!("spend/campaign/{campaign}"),
                 action.estimated_cost.micros.max(0) as u64,
                 limit,
                 None,

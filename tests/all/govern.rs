@@ -348,3 +348,34 @@ fn malformed_governance_is_refused_with_line_and_field() {
             .contains("schema 2")
     );
 }
+
+#[test]
+fn a_campaign_budget_holds_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    // The sample context's campaign is `spring-launch`; emails cost 1,000 micros.
+    let first = governed_run(&store, config("spend-per-campaign-micros = 4_000"));
+    let spent = first
+        .decisions
+        .iter()
+        .filter(|d| matches!(d.outcome, Outcome::Allow | Outcome::Modify))
+        .count();
+    assert_eq!(
+        spent,
+        4,
+        "{:?}",
+        first
+            .decisions
+            .iter()
+            .map(|d| guards(d))
+            .collect::<Vec<_>>()
+    );
+    let second = governed_run(&store, config("spend-per-campaign-micros = 4_000"));
+    assert!(second.decisions.iter().all(|d| d.outcome == Outcome::Deny));
+    assert!(
+        second
+            .decisions
+            .iter()
+            .any(|d| guards(d) == ["govern.budget"])
+    );
+}
