@@ -12,6 +12,20 @@ fn gatehouse(data: &Path, cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Run gatehouse in `cwd` on `data` with the token file `token` (none: the
+/// implicit local admin).
+fn as_principal(data: &Path, cwd: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("GATEHOUSE_DATA", data)
+        .env("GATEHOUSE_CACHE", root().join("target/test-cache"));
+    if let Some(t) = token {
+        cmd.env("GATEHOUSE_TOKEN_FILE", cwd.join(t));
+    }
+    cmd.output().unwrap()
+}
+
 fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
@@ -249,17 +263,7 @@ fn roles_gate_every_command_once_an_admin_token_exists() {
     let data = dir.path().join("data");
     let cwd = dir.path();
     let g = guests();
-    let as_ = |token: Option<&str>, args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.args(args)
-            .current_dir(cwd)
-            .env("GATEHOUSE_DATA", &data)
-            .env("GATEHOUSE_CACHE", root().join("target/test-cache"));
-        if let Some(t) = token {
-            cmd.env("GATEHOUSE_TOKEN_FILE", cwd.join(t));
-        }
-        cmd.output().unwrap()
-    };
+    let as_ = |token: Option<&str>, args: &[&str]| as_principal(&data, cwd, token, args);
     // Out of the box the local admin may do everything.
     ok(&as_(
         None,
@@ -353,17 +357,7 @@ fn a_high_risk_promotion_waits_for_another_approver_and_happens_once() {
     let data = dir.path().join("data");
     let cwd = dir.path();
     let g = guests();
-    let as_ = |token: Option<&str>, args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.args(args)
-            .current_dir(cwd)
-            .env("GATEHOUSE_DATA", &data)
-            .env("GATEHOUSE_CACHE", root().join("target/test-cache"));
-        if let Some(t) = token {
-            cmd.env("GATEHOUSE_TOKEN_FILE", cwd.join(t));
-        }
-        cmd.output().unwrap()
-    };
+    let as_ = |token: Option<&str>, args: &[&str]| as_principal(&data, cwd, token, args);
     ok(&as_(None, &["publish", g.brand.to_str().unwrap()]));
     ok(&as_(
         None,
