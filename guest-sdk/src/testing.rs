@@ -16,7 +16,7 @@
 
 use std::cell::RefCell;
 
-use crate::types::{Evidence, Field, HostError, Level, Query, Timestamp};
+use crate::types::{Evidence, Field, Finding, HostError, Level, Query, Timestamp, Verdict};
 
 /// Answers host imports in native tests: fixed time, a seeded counter for
 /// randomness, configuration values, evidence records and a captured log.
@@ -141,4 +141,18 @@ impl MockHost {
     pub(crate) fn log(&mut self, level: Level, msg: &str) {
         self.logs.push((level, msg.to_string()));
     }
+}
+
+/// The findings behind a verdict (none for allow), for assertions.
+pub fn findings(verdict: &Verdict) -> Vec<&Finding> {
+    match verdict {
+        Verdict::Allow => Vec::new(),
+        Verdict::Deny(f) | Verdict::Escalate(f) => f.iter().collect(),
+        Verdict::Modify(m) => m.findings.iter().collect(),
+    }
+}
+
+/// The rule ids of a verdict's findings, in order, for assertions.
+pub fn rules(verdict: &Verdict) -> Vec<&str> {
+    findings(verdict).iter().map(|f| f.rule.as_str()).collect()
 }

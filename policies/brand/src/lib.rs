@@ -487,7 +487,7 @@ fn is_word_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatehouse_guest::testing::MockHost;
+    use gatehouse_guest::testing::{MockHost, findings, rules};
 
     /// A returning customer (not a first contact).
     fn returning(id: &str) -> Recipient {
@@ -506,18 +506,6 @@ mod tests {
 
     fn validate(action: Action) -> Verdict {
         Brand::validate(action, RunContext::for_test())
-    }
-
-    fn findings(verdict: &Verdict) -> Vec<&Finding> {
-        match verdict {
-            Verdict::Allow => Vec::new(),
-            Verdict::Deny(f) | Verdict::Escalate(f) => f.iter().collect(),
-            Verdict::Modify(m) => m.findings.iter().collect(),
-        }
-    }
-
-    fn rules(verdict: &Verdict) -> Vec<&str> {
-        findings(verdict).iter().map(|f| f.rule.as_str()).collect()
     }
 
     fn modified_email(verdict: &Verdict) -> Option<&Email> {

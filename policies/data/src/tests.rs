@@ -2,7 +2,7 @@
 //! cases (`cases.json`) are checked by `tests/cases.rs`.
 
 use super::*;
-use gatehouse_guest::testing::MockHost;
+use gatehouse_guest::testing::{MockHost, findings, rules};
 
 fn allow_none() -> pii::Allow {
     pii::Allow::default()
@@ -26,18 +26,6 @@ fn validate_in(action: Action, partition: &str) -> Verdict {
         ..RunContext::for_test()
     };
     Data::validate(action, ctx)
-}
-
-fn findings(verdict: &Verdict) -> Vec<&Finding> {
-    match verdict {
-        Verdict::Allow => Vec::new(),
-        Verdict::Deny(f) | Verdict::Escalate(f) => f.iter().collect(),
-        Verdict::Modify(m) => m.findings.iter().collect(),
-    }
-}
-
-fn rules(verdict: &Verdict) -> Vec<&str> {
-    findings(verdict).iter().map(|f| f.rule.as_str()).collect()
 }
 
 fn span(f: &Finding) -> (&str, u32, u32, &str) {

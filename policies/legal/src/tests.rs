@@ -2,7 +2,7 @@
 //! data-driven cases (`cases.json`) are checked by `tests/cases.rs`.
 
 use super::*;
-use gatehouse_guest::testing::MockHost;
+use gatehouse_guest::testing::{MockHost, findings, rules};
 
 /// 2026-01-05T10:00:00Z, as in `RunContext::for_test`.
 const NOW: Timestamp = 1_767_607_200_000;
@@ -48,18 +48,6 @@ fn validate_at(action: Action, now: Timestamp) -> Verdict {
         ..RunContext::for_test()
     };
     Legal::validate(action, ctx)
-}
-
-fn findings(verdict: &Verdict) -> Vec<&Finding> {
-    match verdict {
-        Verdict::Allow => Vec::new(),
-        Verdict::Deny(f) | Verdict::Escalate(f) => f.iter().collect(),
-        Verdict::Modify(m) => m.findings.iter().collect(),
-    }
-}
-
-fn rules(verdict: &Verdict) -> Vec<&str> {
-    findings(verdict).iter().map(|f| f.rule.as_str()).collect()
 }
 
 fn span(f: &Finding) -> (&str, u32, u32, &str) {
