@@ -454,7 +454,7 @@ fn compliance_report(spec: &GateSpec, obs: &Observation) -> Result<MetricReport,
     let bound = format!(
         "{tv} violations in {tn} checks, violation rate at most {} ({}% upper bound)",
         num(upper),
-        num(gate.confidence * 100.0)
+        percent_label(gate.confidence)
     );
     let (status, note) = if tn == 0 {
         (
@@ -501,6 +501,16 @@ fn signed(v: f64) -> String {
         format!("+{}", num(v))
     } else {
         num(v)
+    }
+}
+
+/// A confidence as a percentage without needless decimals (95, 99.5).
+fn percent_label(confidence: f64) -> String {
+    let p = confidence * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}")
+    } else {
+        format!("{p}")
     }
 }
 
@@ -756,5 +766,57 @@ mod tests {
                 assert!(v.is_finite(), "{m:#?}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod wire {
+    use super::*;
+
+    #[test]
+    fn samples_and_reports_round_trip_through_json() {
+        let s: Sample =
+            serde_json::from_str(r#"{"kind":"proportion","successes":3,"trials":10}"#).unwrap();
+        assert_eq!(
+            s,
+            Sample::Proportion {
+                successes: 3,
+                trials: 10
+            }
+        );
+        let m = Sample::Mean {
+            n: 2,
+            sum: 3.0,
+            sum_sq: 5.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"kind":"mean","n":2,"sum":3.0,"sum_sq":5.0}"#
+        );
+
+        let spec: GateSpec = serde_json::from_value(serde_json::json!({
+            "version": 1, "alpha": 0.05, "min_sample_per_arm": 100,
+            "kpi": {"metric": "k", "better": "higher"},
+            "compliance": {"metric": "c", "confidence": 0.95}
+        }))
+        .unwrap();
+        let p = |s, t| Sample::Proportion {
+            successes: s,
+            trials: t,
+        };
+        let report = evaluate(
+            &spec,
+            &[
+                Observation::new("k", p(10, 50), p(12, 50)),
+                Observation::new("c", p(50, 50), p(50, 50)),
+            ],
+        )
+        .unwrap();
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["verdict"], "keep-collecting");
+        assert_eq!(json["metrics"][0]["role"], "kpi");
+        assert_eq!(json["metrics"][0]["status"], "inconclusive");
+        let back: GateReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, report);
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::special::normal_quantile;
+
 /// One arm's data for one metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -76,6 +78,35 @@ impl Sample {
                 sum_sq: q1 + q2,
             }),
             _ => None,
+        }
+    }
+
+    /// A fixed-sample two-sided interval for this arm's rate or mean at
+    /// `confidence` (e.g. 0.95), for scorecards: Wilson's score interval for
+    /// a proportion, the normal interval `mean ± z·s/sqrt(n)` for a mean.
+    /// `None` with no units (or fewer than two for a mean) or a confidence
+    /// outside (0, 1). Gate decisions use the always-valid intervals of
+    /// [`evaluate`](crate::evaluate) instead.
+    pub fn interval(&self, confidence: f64) -> Option<(f64, f64)> {
+        if !(confidence > 0.0 && confidence < 1.0) {
+            return None;
+        }
+        let z = normal_quantile(0.5 + confidence / 2.0);
+        match *self {
+            Sample::Proportion { trials: 0, .. } | Sample::Mean { n: 0 | 1, .. } => None,
+            Sample::Proportion { successes, trials } => {
+                let n = trials as f64;
+                let p = successes as f64 / n;
+                let z2 = z * z;
+                let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+                let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+                Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+            }
+            Sample::Mean { n, .. } => {
+                let st = self.stats();
+                let half = z * (st.var / n as f64).sqrt();
+                Some((st.mean - half, st.mean + half))
+            }
         }
     }
 
@@ -183,6 +214,57 @@ mod tests {
         let st = s.stats();
         assert_eq!(st.mean, 5.0);
         assert!((st.var - 32.0 / 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wilson_interval_known_value() {
+        // 10 of 100 at 95%: Wilson gives [0.0552, 0.1744].
+        let (lo, hi) = Sample::Proportion {
+            successes: 10,
+            trials: 100,
+        }
+        .interval(0.95)
+        .unwrap();
+        assert!(
+            (lo - 0.055_229).abs() < 1e-4 && (hi - 0.174_366).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = Sample::Proportion {
+            successes: 0,
+            trials: 50,
+        }
+        .interval(0.95)
+        .unwrap();
+        assert!(lo == 0.0 && hi > 0.0);
+        assert!(
+            Sample::Proportion {
+                successes: 0,
+                trials: 0
+            }
+            .interval(0.95)
+            .is_none()
+        );
+        assert!(
+            Sample::Mean {
+                n: 1,
+                sum: 1.0,
+                sum_sq: 1.0
+            }
+            .interval(0.95)
+            .is_none()
+        );
+        let (lo, hi) = Sample::Mean {
+            n: 100,
+            sum: 500.0,
+            sum_sq: 2896.0,
+        }
+        .interval(0.95)
+        .unwrap();
+        // mean 5, variance (2896 - 2500)/99 = 4, se 0.2
+        assert!(
+            (lo - (5.0 - 1.959_964 * 0.2)).abs() < 1e-4
+                && (hi - (5.0 + 1.959_964 * 0.2)).abs() < 1e-4
+        );
     }
 
     #[test]

@@ -169,3 +169,50 @@ impl GateSpec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+version = 1
+alpha = 0.05
+min_sample_per_arm = 2000
+
+[kpi]
+metric = "meetings_per_contacted"
+better = "higher"
+min_lift = 0.0
+
+[[guardrails]]
+metric = "escalation_rate"
+better = "lower"
+tolerance = 0.0
+
+[[guardrails]]
+metric = "sla_adherence"
+better = "higher"
+tolerance = 0.02
+
+[compliance]
+metric = "policy_compliance"
+confidence = 0.95
+"#;
+
+    #[test]
+    fn the_documented_toml_loads_and_validates() {
+        let spec: GateSpec = toml::from_str(EXAMPLE).unwrap();
+        spec.validate().unwrap();
+        assert_eq!(spec.kpi.better, Better::Higher);
+        assert_eq!(spec.guardrails[1].better, Better::Higher);
+        assert_eq!(spec.tests(), 3);
+        assert!((spec.alpha_per_test() - 0.05 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let typo = EXAMPLE.replace("tolerance = 0.02", "tolerence = 0.02");
+        let err = toml::from_str::<GateSpec>(&typo).unwrap_err().to_string();
+        assert!(err.contains("tolerence"), "{err}");
+    }
+}

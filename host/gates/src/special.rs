@@ -23,6 +23,21 @@ pub(crate) fn normal_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// The standard normal quantile: `Φ⁻¹(p)` for `p` in (0, 1), by bisection
+/// on [`normal_cdf`] (accurate to its 1e-7).
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0, 40.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, nine coefficients; ~1e-15 relative).
 pub(crate) fn ln_gamma(x: f64) -> f64 {
     const G: f64 = 7.0;
@@ -127,8 +142,10 @@ mod tests {
     fn erfc_known_values() {
         assert!((erfc(0.0) - 1.0).abs() < 1e-7);
         assert!((erfc(1.0) - 0.157_299_207_050_285_13).abs() < 1e-7);
-        assert!((erfc(-1.0) - 1.842_700_792_949_714_9).abs() < 1e-7);
+        assert!((erfc(-1.0) - 1.842_700_792_949_715).abs() < 1e-7);
         assert!((normal_cdf(1.959_963_984_540_054) - 0.975).abs() < 1e-7);
+        assert!((normal_quantile(0.975) - 1.959_963_984_540_054).abs() < 1e-5);
+        assert!((normal_quantile(0.05) + 1.644_853_626_951_472_2).abs() < 1e-5);
     }
 
     #[test]

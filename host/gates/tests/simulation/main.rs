@@ -4,6 +4,13 @@
 //! `cargo test --release -p gatehouse-gates --test simulation -- --nocapture`
 //! to see the measured numbers.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 mod pilot;
 mod rng;
 
