@@ -35,20 +35,23 @@ pub(crate) fn multiplier(t: f64, t_star: f64, alpha: f64) -> f64 {
     let target = -alpha.ln();
     // M⁺(0) = 1/sqrt(1 + x) < 1/α; the two-sided normal-mixture boundary at α
     // is an upper start because M⁺ ≥ 2·M·Φ(0) = M there.
-    let mut lo = 0.0;
-    let mut hi = ((1.0 + x) / x * ((1.0 + x).ln() - 2.0 * alpha.ln())).sqrt();
-    while ln_mixture(hi, x) < target {
-        hi *= 2.0;
-    }
-    for _ in 0..64 {
-        let mid = 0.5 * (lo + hi);
-        if ln_mixture(mid, x) < target {
-            lo = mid;
-        } else {
-            hi = mid;
+    let mut z = ((1.0 + x) / x * ((1.0 + x).ln() - 2.0 * alpha.ln())).sqrt();
+    // ln M⁺ is increasing and convex in z ≥ 0 (its second derivative is
+    // s·(1 + (ln Φ)'') with (ln Φ)'' in (−1, 0)), so Newton's method from a
+    // point at or right of the root descends monotonically onto it.
+    let s = x / (1.0 + x);
+    let root_s = s.sqrt();
+    for _ in 0..100 {
+        let f = ln_mixture(z, x) - target;
+        if f <= 1e-12 {
+            break;
         }
+        let y = z * root_s;
+        let density = (-0.5 * y * y).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let slope = z * s + root_s * density / normal_cdf(y);
+        z -= f / slope;
     }
-    hi
+    z
 }
 
 #[cfg(test)]
