@@ -88,6 +88,57 @@ pub fn record_run(
         .ok_or_else(|| TrailError::NoSuchRun(record.report.context.run_id.clone()))
 }
 
+/// Record a run as the pipeline reported it: the record, under `limits`,
+/// with the governance configuration's bytes (stored and referenced by
+/// hash) when the run was governed.
+pub fn record_report(
+    log: &AuditLog,
+    report: &crate::pipeline::RunReport,
+    limits: &crate::Limits,
+    components: &[&Guest],
+    governance: Option<&[u8]>,
+    at_ms: i64,
+) -> Result<Receipt, TrailError> {
+    let mut record = RunRecord::new(report.clone(), limits.clone());
+    if let Some(bytes) = governance {
+        let hash = Hash::of(bytes);
+        let blob_err = |e: gatehouse_store::BlobError| TrailError::Blob {
+            hash: hash.to_string(),
+            reason: e.to_string(),
+        };
+        let holder = format!("audit run {}", report.context.run_id);
+        log.store().add_blob_ref(&hash, &holder).map_err(blob_err)?;
+        log.store().put(bytes).map_err(blob_err)?;
+        record.governance = Some(hash.to_string());
+    }
+    record_run(log, &record, components, at_ms)
+}
+
+/// Append outcomes of one run's actions in one durable write (the caller
+/// knows the run, so no search of the log is needed).
+pub fn record_outcomes(
+    log: &AuditLog,
+    run_id: &str,
+    outcomes: &[Outcome],
+    at_ms: i64,
+) -> Result<Vec<Receipt>, TrailError> {
+    let entries = outcomes
+        .iter()
+        .map(|o| {
+            Ok(NewEntry {
+                at_ms,
+                kind: OUTCOME.to_string(),
+                run_id: Some(run_id.to_string()),
+                body: serde_json::to_value(o).map_err(|e| TrailError::BadRecord {
+                    seq: 0,
+                    reason: e.to_string(),
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>, TrailError>>()?;
+    Ok(log.append(&entries)?)
+}
+
 /// The newest recorded run of `run_id`, with its entry.
 pub fn find_run(log: &AuditLog, run_id: &str) -> Result<(Entry, RunRecord), TrailError> {
     let entry = log

@@ -90,6 +90,21 @@ impl Dataset {
             .push(record);
     }
 
+    /// The records of `collection`, in order (empty when unknown).
+    pub fn records(&self, collection: &str) -> &[Evidence] {
+        self.collections.get(collection).map_or(&[], Vec::as_slice)
+    }
+
+    /// A copy that keeps, of `collection`, only the records `keep` accepts
+    /// (every other collection whole): a run's share of a dataset.
+    pub fn only(&self, collection: &str, keep: impl Fn(&Evidence) -> bool) -> Self {
+        let mut collections = self.collections.clone();
+        if let Some(records) = collections.get_mut(collection) {
+            records.retain(|r| keep(r));
+        }
+        Self { collections }
+    }
+
     /// Answer a guest's query within `partition`: records of other
     /// partitions are never returned.
     pub fn retrieve(&self, partition: &str, query: &Query) -> Result<Vec<Evidence>, HostError> {

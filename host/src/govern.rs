@@ -100,6 +100,87 @@ pub struct AgentRules {
     /// Actions estimated at or above this cost are critical: two approvers.
     #[serde(default)]
     pub critical_above_micros: Option<i64>,
+    /// Trip the agent's kill-switch when one run has too many of its
+    /// actions blocked.
+    #[serde(default)]
+    pub breaker: Option<Breaker>,
+}
+
+/// The circuit breaker: after a run, if at least `min-actions` were
+/// proposed and more than `blocked-percent` of them were denied (by a pack,
+/// by governance, or because something failed closed), the agent is
+/// killed until an operator revives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Breaker {
+    /// The share of blocked actions that trips it, in percent.
+    pub blocked_percent: u8,
+    /// Runs with fewer actions never trip it.
+    #[serde(default)]
+    pub min_actions: u32,
+}
+
+/// Why the breaker of `report`'s agent trips, if it does: the run's
+/// denied share is above the limit.
+pub fn breaker_trips(
+    config: &GovernanceConfig,
+    report: &crate::pipeline::RunReport,
+) -> Option<String> {
+    let breaker = config.rules(&report.context.agent).breaker?;
+    let total = report.decisions.len();
+    if total < breaker.min_actions as usize || total == 0 {
+        return None;
+    }
+    let denied = report
+        .decisions
+        .iter()
+        .filter(|d| d.outcome == Outcome::Deny)
+        .count();
+    (denied * 100 > total * usize::from(breaker.blocked_percent)).then(|| {
+        format!(
+            "circuit breaker: {denied} of {total} actions of run `{}` denied (limit {}%)",
+            report.context.run_id, breaker.blocked_percent
+        )
+    })
+}
+
+/// Tripping the breaker failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BreakerError {
+    /// The kill-switch could not be set.
+    #[error(transparent)]
+    Kill(#[from] gatehouse_store::KillError),
+    /// The audit log failed.
+    #[error(transparent)]
+    Audit(#[from] gatehouse_store::AuditError),
+}
+
+/// After a run: trip the agent's breaker if [`breaker_trips`] says so —
+/// kill the agent and record the kill in the audit log. Returns the kill.
+pub fn trip_breaker(
+    log: &gatehouse_store::AuditLog,
+    config: &GovernanceConfig,
+    report: &crate::pipeline::RunReport,
+    at_ms: i64,
+) -> Result<Option<gatehouse_store::KillRecord>, BreakerError> {
+    let Some(reason) = breaker_trips(config, report) else {
+        return Ok(None);
+    };
+    if log.store().is_killed(&report.context.agent)?.is_some() {
+        // Already stopped: its actions were blocked by the kill-switch itself.
+        return Ok(None);
+    }
+    let record = log.store().kill(
+        &report.context.agent,
+        &gatehouse_store::Change::new("gatehouse-breaker", &reason, at_ms),
+    )?;
+    log.append(&[gatehouse_store::NewEntry {
+        at_ms,
+        kind: "kill".to_string(),
+        run_id: Some(report.context.run_id.clone()),
+        body: serde_json::to_value(&record).unwrap_or_default(),
+    }])?;
+    Ok(Some(record))
 }
 
 /// At most `max` per `window-days`.
@@ -149,6 +230,15 @@ impl GovernanceConfig {
             {
                 return Err(format!(
                     "agent `{agent}`: sms-hours must have 0 <= from < to <= 24"
+                ));
+            }
+            if rules
+                .breaker
+                .as_ref()
+                .is_some_and(|b| b.blocked_percent > 100)
+            {
+                return Err(format!(
+                    "agent `{agent}`: breaker blocked-percent must be 0..=100"
                 ));
             }
             if rules.exposure.as_ref().is_some_and(|e| e.percent > 100) {

@@ -35,6 +35,7 @@ mod error;
 mod evidence;
 pub mod govern;
 mod imports;
+pub mod learn;
 mod limits;
 mod manifest;
 mod model;

@@ -171,10 +171,7 @@ impl Guest {
     /// The configuration as a content-addressed blob (canonical JSON: keys
     /// sorted), or `None` when there is none.
     pub fn config_blob(&self) -> Option<Vec<u8>> {
-        if self.config.is_empty() {
-            return None;
-        }
-        serde_json::to_vec(&*self.config).ok()
+        config_bytes(&self.config)
     }
 
     /// The configuration served to the guest.
@@ -197,6 +194,15 @@ impl Guest {
             Describe::Skill(s) => &s.name,
         }
     }
+}
+
+/// The canonical bytes of a configuration (its JSON, keys in order), as
+/// runs record and hash it; `None` for an empty one.
+pub(crate) fn config_bytes(config: &BTreeMap<String, String>) -> Option<Vec<u8>> {
+    if config.is_empty() {
+        return None;
+    }
+    serde_json::to_vec(config).ok()
 }
 
 /// Runs components. Cheap to share across threads (`&Sandbox` is enough).

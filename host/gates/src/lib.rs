@@ -110,6 +110,7 @@
 
 mod bounds;
 mod gate;
+pub mod rng;
 mod sample;
 pub mod scorecard;
 mod sequential;

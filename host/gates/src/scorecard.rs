@@ -100,7 +100,7 @@ pub struct Series {
 /// One point of a series with its interval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
-    /// The x-axis label (a day, a week, a batch).
+    /// The x-axis label: a time that sorts as text (an ISO date, `2026-03-02`).
     pub label: String,
     /// The estimate.
     pub value: f64,
@@ -183,15 +183,15 @@ fn clean(s: &str) -> String {
 }
 
 struct Table {
-    head: Vec<&'static str>,
+    head: Vec<String>,
     right: Vec<bool>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(head: &[(&'static str, bool)]) -> Self {
+    fn new(head: &[(&str, bool)]) -> Self {
         Table {
-            head: head.iter().map(|h| h.0).collect(),
+            head: head.iter().map(|h| h.0.to_string()).collect(),
             right: head.iter().map(|h| h.1).collect(),
             rows: Vec::new(),
         }
@@ -226,7 +226,7 @@ impl Table {
             out.push_str(l.trim_end());
             out.push('\n');
         };
-        line(self.head.clone(), out);
+        line(self.head.iter().map(String::as_str).collect(), out);
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         line(rule.iter().map(String::as_str).collect(), out);
         for row in &self.rows {
@@ -250,29 +250,34 @@ pub fn render_text(card: &Scorecard) -> String {
     if card.rows.is_empty() {
         out.push_str("  (no runs in the window)\n");
     } else {
-        let mut t = Table::new(&[
-            ("version", false),
-            ("hash", false),
-            ("segment", false),
-            ("metric", false),
-            ("value", true),
-            ("interval", false),
-            ("n", true),
-        ]);
-        for row in &card.rows {
-            for m in &row.metrics {
-                t.push(vec![
-                    row.version.clone(),
-                    short_hash(&row.hash),
+        // One block per version: a row per segment, a column per metric.
+        let mut start = 0;
+        while start < card.rows.len() {
+            let first = &card.rows[start];
+            let end = card.rows[start..]
+                .iter()
+                .position(|r| r.version != first.version || r.hash != first.hash)
+                .map_or(card.rows.len(), |i| start + i);
+            let _ = writeln!(
+                out,
+                "  {}  #{}",
+                clean(&first.version),
+                short_hash(&first.hash)
+            );
+            let mut head: Vec<(&str, bool)> = vec![("segment", false), ("n", true)];
+            head.extend(first.metrics.iter().map(|m| (m.metric.as_str(), true)));
+            let mut t = Table::new(&head);
+            for row in &card.rows[start..end] {
+                let mut cells = vec![
                     row.segment.clone(),
-                    m.metric.clone(),
-                    num(m.value),
-                    interval(m.lower, m.upper),
-                    m.n.to_string(),
-                ]);
+                    row.metrics.first().map_or(0, |m| m.n).to_string(),
+                ];
+                cells.extend(row.metrics.iter().map(|m| num(m.value)));
+                t.push(cells);
             }
+            t.render(&mut out, "    ");
+            start = end;
         }
-        t.render(&mut out, "  ");
     }
 
     out.push_str("\nGATES\n");
@@ -664,11 +669,14 @@ fn chart_svg(
     series: &[&Series],
     colour: &dyn Fn(&str) -> &'static str,
 ) {
-    let labels = unique(
+    // One time axis for every series: labels sort as text in time order
+    // (ISO dates).
+    let mut labels = unique(
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.label.as_str())),
     );
+    labels.sort_unstable();
     // Finite points only, with the interval clamped around the value.
     let pts = |s: &Series| -> Vec<(usize, f64, f64, f64)> {
         s.points
@@ -1005,7 +1013,7 @@ mod tests {
         assert!(text.contains("smb?[31m"));
         assert!(text.contains("pilot pilot-1: email 1.3.0 vs control email 1.2.0 => PASS"));
         assert!(text.contains("[0.0050, 0.0350]"));
-        assert!(text.contains("0123456789ab "), "hash shortened to 12");
+        assert!(text.contains("#0123456789ab\n"), "hash shortened to 12");
         assert!(text.contains("promote"));
         // Columns line up: every row of the gate table is as wide as its header or narrower.
         let header = text

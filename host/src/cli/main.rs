@@ -4,7 +4,9 @@
 //! the library.
 
 mod auth;
+mod demo;
 mod govern;
+mod learn;
 mod pack;
 mod registry;
 
@@ -161,6 +163,55 @@ enum Command {
     Approvals {
         #[command(subcommand)]
         command: govern::ApprovalsCommand,
+    },
+    /// Propose a change (skill, pack, prompt or config): risk decides who approves it.
+    Propose(learn::ProposeArgs),
+    /// List change proposals and where they stand.
+    Proposals {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pilots: a candidate against the control, behind a ramp of exposure caps.
+    Pilot {
+        #[command(subcommand)]
+        command: learn::PilotCommand,
+    },
+    /// Evaluation gates of a pilot.
+    Gate {
+        #[command(subcommand)]
+        command: learn::GateCommand,
+    },
+    /// The scorecard: per version and segment, the metrics, the gates and the decisions taken.
+    Scorecard {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write a self-contained HTML page with charts.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Runs from this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<i64>,
+        /// Runs before this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        until: Option<i64>,
+    },
+    /// The whole loop end to end on a fresh embedded store: build, sign, publish,
+    /// pilot, gates, promote, rollback, kill-switch, replay, scorecard.
+    Demo {
+        /// The data directory to create (an earlier demo's is replaced).
+        #[arg(long, default_value = "target/gatehouse-demo")]
+        dir: PathBuf,
+        /// The seed of every random draw (same seed, same run).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// New leads per simulated day.
+        #[arg(long, default_value_t = 600)]
+        leads_per_day: u32,
+        /// The most days the first pilot may run.
+        #[arg(long, default_value_t = 21)]
+        days: u32,
     },
     /// The pack author's toolkit: new, build, test (with coverage), sign, publish.
     Pack {
@@ -408,6 +459,27 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit_command(&data_dir, command),
         Command::Registry(command) => registry::execute(&data_dir, command),
         Command::Pack { command } => pack::execute(&data_dir, command),
+        Command::Propose(args) => learn::propose(&data_dir, args),
+        Command::Proposals { json } => learn::proposals(&data_dir, json),
+        Command::Pilot { command } => learn::pilot(&data_dir, command),
+        Command::Gate { command } => learn::gate(&data_dir, command),
+        Command::Scorecard {
+            json,
+            html,
+            since,
+            until,
+        } => learn::scorecard_command(&data_dir, json, html.as_deref(), since, until),
+        Command::Demo {
+            dir,
+            seed,
+            leads_per_day,
+            days,
+        } => demo::run(&demo::Options {
+            dir,
+            seed,
+            leads_per_day,
+            days,
+        }),
         Command::Kill { agent, reason } => govern::kill(&data_dir, &agent, &reason, false),
         Command::Revive { agent, reason } => govern::kill(&data_dir, &agent, &reason, true),
         Command::Approvals { command } => govern::approvals(&data_dir, command),
@@ -564,8 +636,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 let config = gatehouse::govern::GovernanceConfig::parse(&text)
                     .map_err(|e| anyhow::anyhow!("governance `{spec}`: {e}"))?;
                 let store = Arc::new(gatehouse_store::Store::open(&data_dir)?);
-                env = env.governed(gatehouse::govern::Governor::new(store, config, &who));
-                governance = Some(bytes);
+                env = env.governed(gatehouse::govern::Governor::new(
+                    store,
+                    config.clone(),
+                    &who,
+                ));
+                governance = Some((config, bytes));
             }
             let limits = run.common.limits();
             let report = pipeline::run(&sandbox, &skill, &packs, &ctx, &env, &limits);
@@ -574,8 +650,18 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 &report,
                 &limits,
                 std::iter::once(&skill).chain(&packs).collect(),
-                governance.as_deref(),
+                governance.as_ref().map(|(_, b)| b.as_slice()),
             )?;
+            if let Some((config, _)) = &governance
+                && let Some(kill) = gatehouse::govern::trip_breaker(
+                    &open_log(&data_dir)?,
+                    config,
+                    &report,
+                    now_ms(),
+                )?
+            {
+                eprintln!("gatehouse: agent `{}` killed: {}", kill.agent, kill.reason);
+            }
             print_report(&report, run.common.json)?;
             if !run.common.json {
                 println!(
@@ -966,18 +1052,12 @@ fn record(
     governance: Option<&[u8]>,
 ) -> Result<gatehouse_store::Receipt> {
     let log = open_log(data_dir)?;
-    let mut record = gatehouse::replay::RunRecord::new(report.clone(), limits.clone());
-    if let Some(bytes) = governance {
-        let hash = gatehouse_store::Hash::of(bytes);
-        log.store()
-            .add_blob_ref(&hash, &format!("audit run {}", report.context.run_id))?;
-        log.store().put(bytes)?;
-        record.governance = Some(hash.to_string());
-    }
-    Ok(gatehouse::audit::record_run(
+    Ok(gatehouse::audit::record_report(
         &log,
-        &record,
+        report,
+        limits,
         &components,
+        governance,
         now_ms(),
     )?)
 }

@@ -7,7 +7,7 @@ use gatehouse_gates::{
     Better, ComplianceGate, GateSpec, Guardrail, KpiGate, Observation, Sample, Verdict, evaluate,
 };
 
-use crate::rng::Rng;
+use gatehouse_gates::rng::Rng;
 
 pub const MEETINGS: &str = "meetings_per_contacted";
 pub const ESCALATIONS: &str = "escalation_rate";

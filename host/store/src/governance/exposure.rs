@@ -64,6 +64,17 @@ fn bucket(key: &str, unit: &str) -> u64 {
     u64::from_le_bytes(first) % 100
 }
 
+fn check_cap(cap_percent: u8) -> Result<(), InputError> {
+    if cap_percent > 100 {
+        return Err(InputError::new(
+            "exposure cap",
+            &cap_percent.to_string(),
+            "use a percentage from 0 to 100",
+        ));
+    }
+    Ok(())
+}
+
 fn counts_in(conn: &Connection, key: &str) -> rusqlite::Result<ExposureCounts> {
     Ok(conn
         .prepare_cached("SELECT units, admitted FROM exposure_totals WHERE key = ?1")?
@@ -117,54 +128,89 @@ impl Store {
     ) -> Result<Exposure, ExposureError> {
         check_key("exposure key", key)?;
         check_key("unit", unit)?;
-        if cap_percent > 100 {
-            return Err(InputError::new(
-                "exposure cap",
-                &cap_percent.to_string(),
-                "use a percentage from 0 to 100",
-            )
-            .into());
+        check_cap(cap_percent)?;
+        {
+            // Most calls find an assignment: answer those without the write lock.
+            let conn = self.conn();
+            if let Some((admitted, assigned_ms)) = assigned_in(&conn, key, unit)? {
+                let counts = counts_in(&conn, key)?;
+                return Ok(Exposure {
+                    key: key.to_string(),
+                    unit: unit.to_string(),
+                    admitted,
+                    new: false,
+                    assigned_ms,
+                    cap_percent,
+                    counts,
+                });
+            }
         }
+        // Another thread or process may assign it meanwhile: the batch
+        // path re-reads under the write lock.
+        self.expose_all(key, &[unit], cap_percent, at_ms)?
+            .pop()
+            .ok_or_else(|| InputError::new("unit", unit, "was not assigned").into())
+    }
+
+    /// [`Store::expose`] for many units in one transaction (one durable
+    /// write for a whole batch), in order; the same rule, unit by unit.
+    pub fn expose_all(
+        &self,
+        key: &str,
+        units: &[&str],
+        cap_percent: u8,
+        at_ms: i64,
+    ) -> Result<Vec<Exposure>, ExposureError> {
+        check_key("exposure key", key)?;
+        for unit in units {
+            check_key("unit", unit)?;
+        }
+        check_cap(cap_percent)?;
         let mut conn = self.conn();
-        let answer = |admitted, assigned_ms, new, counts| Exposure {
-            key: key.to_string(),
-            unit: unit.to_string(),
-            admitted,
-            new,
-            assigned_ms,
-            cap_percent,
-            counts,
-        };
-        // Most calls find an assignment: answer those without the write lock.
-        if let Some((admitted, assigned_ms)) = assigned_in(&conn, key, unit)? {
-            let counts = counts_in(&conn, key)?;
-            return Ok(answer(admitted, assigned_ms, false, counts));
-        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another thread or process may have assigned it meanwhile.
-        if let Some((admitted, assigned_ms)) = assigned_in(&tx, key, unit)? {
-            let counts = counts_in(&tx, key)?;
-            return Ok(answer(admitted, assigned_ms, false, counts));
-        }
-        let before = counts_in(&tx, key)?;
+        let mut counts = counts_in(&tx, key)?;
         let cap = u64::from(cap_percent);
-        let units = before.units + 1;
-        let admitted = bucket(key, unit) < cap && (before.admitted + 1) * 100 <= cap * units;
-        let counts = ExposureCounts {
-            units,
-            admitted: before.admitted + u64::from(admitted),
-        };
+        let mut out = Vec::with_capacity(units.len());
+        for unit in units {
+            if let Some((admitted, assigned_ms)) = assigned_in(&tx, key, unit)? {
+                out.push(Exposure {
+                    key: key.to_string(),
+                    unit: unit.to_string(),
+                    admitted,
+                    new: false,
+                    assigned_ms,
+                    cap_percent,
+                    counts,
+                });
+                continue;
+            }
+            let total = counts.units + 1;
+            let admitted = bucket(key, unit) < cap && (counts.admitted + 1) * 100 <= cap * total;
+            counts = ExposureCounts {
+                units: total,
+                admitted: counts.admitted + u64::from(admitted),
+            };
+            tx.prepare_cached(
+                "INSERT INTO exposures (key, unit, admitted, assigned_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key, unit, admitted, at_ms])?;
+            out.push(Exposure {
+                key: key.to_string(),
+                unit: unit.to_string(),
+                admitted,
+                new: true,
+                assigned_ms: at_ms,
+                cap_percent,
+                counts,
+            });
+        }
         tx.prepare_cached(
-            "INSERT INTO exposures (key, unit, admitted, assigned_ms) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO exposure_totals (key, units, admitted) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET units = excluded.units, admitted = excluded.admitted",
         )?
-        .execute(params![key, unit, admitted, at_ms])?;
-        tx.prepare_cached(
-            "INSERT INTO exposure_totals (key, units, admitted) VALUES (?1, 1, ?2)
-             ON CONFLICT (key) DO UPDATE SET units = units + 1, admitted = admitted + excluded.admitted",
-        )?
-        .execute(params![key, i64::from(admitted)])?;
+        .execute(params![key, counts.units as i64, counts.admitted as i64])?;
         tx.commit()?;
-        Ok(answer(admitted, at_ms, true, counts))
+        Ok(out)
     }
 
     /// How many units `key` has assigned and admitted.

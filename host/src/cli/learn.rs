@@ -1,0 +1,664 @@
+//! The learning loop's commands: propose, pilot, gate check, scorecard.
+
+use super::{Common, auth, now_ms, open_log, print_json, read_context, read_dataset, registry};
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use gatehouse::Kind;
+use gatehouse::learn::pilot::{self, Arm, Next, PilotSpec, Pinned, Status};
+use gatehouse::learn::proposal::{self, Predicted, Proposal, ProposalEvent, Target};
+use gatehouse::learn::{Runner, scorecard};
+use gatehouse_gates::GateSpec;
+use gatehouse_store::{Risk, Role, Scope, Store};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code of `gate check` when the gates fail.
+const EXIT_GATE_FAIL: u8 = 3;
+/// Exit code of `gate check` when it must keep collecting.
+const EXIT_KEEP_COLLECTING: u8 = 4;
+
+/// `gatehouse pilot ...`
+#[derive(Subcommand)]
+pub enum PilotCommand {
+    /// Start a pilot of an approved proposal: its `to` against its `from`.
+    Start {
+        /// The pilot's id (letters, digits, `-`).
+        id: String,
+        /// The proposal it carries out (released exactly once).
+        #[arg(long)]
+        proposal: String,
+        /// The agent whose runs are piloted.
+        #[arg(long)]
+        agent: String,
+        /// The partition it runs in.
+        #[arg(long)]
+        partition: String,
+        /// For a config proposal: the skill both arms run (name@version, name@channel, blake3).
+        #[arg(long)]
+        skill: Option<String>,
+        /// For a skill proposal: the configuration both arms get.
+        #[arg(long)]
+        config: Option<String>,
+        /// The gate spec (TOML).
+        #[arg(long)]
+        gate: PathBuf,
+        /// Exposure caps in percent, comma-separated.
+        #[arg(long, default_value = "1,5,10,25,50", value_delimiter = ',')]
+        ramp: Vec<u8>,
+        /// Units per arm each step needs before moving on.
+        #[arg(long, default_value_t = 100)]
+        min_units: u64,
+        /// Shortest step, in hours of the runs' clock.
+        #[arg(long, default_value_t = 24)]
+        min_step_hours: i64,
+        /// Roll back if the gates have not passed after this many days.
+        #[arg(long)]
+        max_days: Option<i64>,
+        /// The channel the candidate is promoted on.
+        #[arg(long, default_value = "production")]
+        channel: String,
+        /// When (ms since the epoch; default: now).
+        #[arg(long)]
+        at: Option<i64>,
+    },
+    /// Run one batch: assign the dataset's contacts to arms (sticky) and run each arm with the packs.
+    Run {
+        /// The pilot.
+        id: String,
+        /// A pack (file, name@version, name@channel, blake3). Repeatable; order is kept.
+        #[arg(long = "pack", required = true)]
+        packs: Vec<String>,
+        /// The run context (JSON); its run id gets the arm as suffix.
+        #[arg(long)]
+        context: PathBuf,
+        /// The evidence dataset (JSON).
+        #[arg(long)]
+        data: PathBuf,
+        /// Governance rules (TOML file or published config).
+        #[arg(long)]
+        governance: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List pilots.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a pilot: spec, status, events.
+    Show {
+        /// The pilot.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Roll a pilot back now: no contact is assigned to the candidate from then on.
+    Rollback {
+        /// The pilot.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `gatehouse gate ...`
+#[derive(Subcommand)]
+pub enum GateCommand {
+    /// Evaluate a pilot's gates and health: pass, fail or keep-collecting (exit 0, 3, 4).
+    Check {
+        /// The pilot.
+        pilot: String,
+        /// Carry out the result: ramp, promote or roll back (recorded).
+        #[arg(long)]
+        apply: bool,
+        /// Check as of this time (ms since the epoch of the runs' clock; default: now).
+        #[arg(long)]
+        at: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `gatehouse propose`.
+#[derive(clap::Args)]
+pub struct ProposeArgs {
+    /// What changes.
+    #[arg(long, value_enum)]
+    target: TargetArg,
+    /// The current artifact (name@version, name@channel, blake3).
+    #[arg(long)]
+    from: String,
+    /// The proposed artifact.
+    #[arg(long)]
+    to: String,
+    /// The metric the change should move.
+    #[arg(long, default_value = "meetings-per-contacted")]
+    metric: String,
+    /// The relative lift predicted (0.2 = +20%).
+    #[arg(long)]
+    lift: f64,
+    /// low (auto-approved), medium or high (one approver), critical (two).
+    #[arg(long)]
+    risk: Risk,
+    /// Why.
+    #[arg(long)]
+    rationale: String,
+    /// Evidence: run ids, figures. Repeatable.
+    #[arg(long)]
+    evidence: Vec<String>,
+    /// Resolve references for this agent (channels are per agent and partition).
+    #[arg(long)]
+    agent: Option<String>,
+    /// ... and this partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    Skill,
+    Pack,
+    Prompt,
+    Config,
+}
+
+fn scope(agent: Option<&str>, partition: Option<&str>) -> Result<Scope> {
+    Ok(match (agent, partition) {
+        (Some(a), Some(p)) => Scope::new(a, p)?,
+        (None, None) => Scope::any(),
+        _ => bail!("give both --agent and --partition, or neither"),
+    })
+}
+
+/// `gatehouse propose`.
+pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
+    let store = Store::open(data_dir)?;
+    let who = auth::authorize(&store, Role::Author, "propose changes")?;
+    let scope = scope(args.agent.as_deref(), args.partition.as_deref())?;
+    let log = open_log(data_dir)?;
+    let (p, approval) = proposal::propose(
+        &log,
+        Proposal {
+            id: String::new(),
+            target: match args.target {
+                TargetArg::Skill => Target::Skill,
+                TargetArg::Pack => Target::Pack,
+                TargetArg::Prompt => Target::Prompt,
+                TargetArg::Config => Target::Config,
+            },
+            from: Pinned::resolve(&store, &args.from, &scope)?,
+            to: Pinned::resolve(&store, &args.to, &scope)?,
+            predicted: Predicted {
+                metric: args.metric,
+                lift: args.lift,
+            },
+            risk: args.risk,
+            rationale: args.rationale,
+            evidence: args.evidence,
+            proposed_by: who,
+        },
+        now_ms(),
+    )?;
+    if args.json {
+        print_json(&serde_json::json!({"proposal": p, "approval": approval}))?;
+    } else {
+        println!("proposed {} ({} risk)", p.id, p.risk);
+        match approval {
+            None => println!(
+                "approved on the spot (low risk): start a pilot with `gatehouse pilot start --proposal {}`",
+                p.id
+            ),
+            Some(a) => println!(
+                "waiting for {} approver(s): `gatehouse approvals approve {a} --reason ...`",
+                proposal::approvals_needed(p.risk)
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gatehouse proposals`.
+pub fn proposals(data_dir: &Path, json: bool) -> Result<ExitCode> {
+    let log = open_log(data_dir)?;
+    let all = proposal::proposals(&log.entries(0, None)?)?;
+    if json {
+        let rows: Vec<_> = all
+            .iter()
+            .map(|(p, events)| serde_json::json!({"proposal": p, "events": events}))
+            .collect();
+        return print_json(&rows).map(|()| ExitCode::SUCCESS);
+    }
+    for (p, events) in &all {
+        let state = match events.last().map(|e| &e.event) {
+            Some(ProposalEvent::Released { pilot, .. }) => format!("piloted as `{pilot}`"),
+            Some(ProposalEvent::Proposed {
+                approval: Some(a), ..
+            }) => match log
+                .store()
+                .approval(gatehouse_store::ApprovalId(*a), now_ms())
+            {
+                Ok(approval) => format!("approval #{a}: {}", approval.status),
+                Err(e) => format!("approval #{a}: {e}"),
+            },
+            _ => "approved (low risk)".to_string(),
+        };
+        println!(
+            "{}  {:?} {}@{} -> {}@{}  {} risk  predicts {:+.0}% {}  {state}",
+            p.id,
+            p.target,
+            p.from.name,
+            p.from.version,
+            p.to.name,
+            p.to.version,
+            p.risk,
+            p.predicted.lift * 100.0,
+            p.predicted.metric
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_gate(path: &Path) -> Result<GateSpec> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read gate spec `{}`", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "gate spec `{}`: {}",
+            path.display(),
+            e.message().lines().next().unwrap_or("invalid TOML")
+        )
+    })
+}
+
+/// `gatehouse pilot ...`
+pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
+    match command {
+        PilotCommand::Start {
+            id,
+            proposal: proposal_id,
+            agent,
+            partition,
+            skill,
+            config,
+            gate,
+            ramp,
+            min_units,
+            min_step_hours,
+            max_days,
+            channel,
+            at,
+        } => {
+            let store = Store::open(data_dir)?;
+            let who = auth::authorize(&store, Role::Operator, "start pilots")?;
+            let gate = read_gate(&gate)?;
+            let scope = Scope::new(&agent, &partition)?;
+            let log = open_log(data_dir)?;
+            let at = at.unwrap_or_else(now_ms);
+            let entries = log.entries(0, None)?;
+            let (p, _) = proposal::proposals(&entries)?
+                .into_iter()
+                .find(|(p, _)| p.id == proposal_id)
+                .with_context(|| format!("no proposal `{proposal_id}`"))?;
+            let (control, candidate) = match p.target {
+                Target::Config => {
+                    let skill = skill.context("a config proposal needs --skill")?;
+                    let skill = Pinned::resolve(&store, &skill, &scope)?;
+                    (
+                        Arm {
+                            skill: skill.clone(),
+                            config: Some(p.from.clone()),
+                        },
+                        Arm {
+                            skill,
+                            config: Some(p.to.clone()),
+                        },
+                    )
+                }
+                Target::Skill => {
+                    let config = config
+                        .map(|c| Pinned::resolve(&store, &c, &scope))
+                        .transpose()?;
+                    (
+                        Arm {
+                            skill: p.from.clone(),
+                            config: config.clone(),
+                        },
+                        Arm {
+                            skill: p.to.clone(),
+                            config,
+                        },
+                    )
+                }
+                other => bail!(
+                    "pilots compare skills and skill configurations; a {other:?} change is evaluated with `gatehouse replay --all --with-pack`"
+                ),
+            };
+            let spec = PilotSpec {
+                id: id.clone(),
+                agent,
+                partition,
+                channel,
+                proposal: Some(p.id.clone()),
+                control,
+                candidate,
+                ramp,
+                min_units_per_step: min_units,
+                min_step_ms: min_step_hours * 3_600_000,
+                max_duration_ms: max_days.map(|d| d * 86_400_000),
+                gate,
+            };
+            // Check the spec before consuming the approval.
+            gatehouse::learn::pilot::check_gate(&spec.gate)?;
+            proposal::release(&log, &p.id, &id, &who, at)?;
+            let started = pilot::start(&log, spec, &who, at)?;
+            println!(
+                "pilot `{id}` started: candidate at {}% of new contacts ({} -> {})",
+                started.percent(),
+                p.from.version,
+                p.to.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PilotCommand::Run {
+            id,
+            packs,
+            context,
+            data,
+            governance,
+            common,
+        } => {
+            let store = Arc::new(Store::open(data_dir)?);
+            let who = auth::authorize(&store, Role::Operator, "run agents")?;
+            let log = open_log(data_dir)?;
+            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
+            let ctx = read_context(&context)?;
+            if ctx.agent != p.spec.agent || ctx.partition != p.spec.partition {
+                bail!(
+                    "pilot `{id}` is for agent `{}` in `{}`; the context says `{}` in `{}`",
+                    p.spec.agent,
+                    p.spec.partition,
+                    ctx.agent,
+                    ctx.partition
+                );
+            }
+            let sandbox = common.sandbox()?;
+            let sources =
+                registry::Sources::new(data_dir, None, Scope::new(&ctx.agent, &ctx.partition)?)?;
+            let packs = packs
+                .iter()
+                .map(|s| sources.component(&sandbox, s, Kind::Policy))
+                .collect::<Result<Vec<_>>>()?;
+            let governance = governance
+                .map(|g| -> Result<_> {
+                    let bytes = sources.bytes(&g)?;
+                    let text = String::from_utf8(bytes.clone())
+                        .with_context(|| format!("governance `{g}` is not UTF-8"))?;
+                    let config = gatehouse::govern::GovernanceConfig::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("governance `{g}`: {e}"))?;
+                    Ok((config, bytes))
+                })
+                .transpose()?;
+            let limits = common.limits();
+            let arms = [
+                p.spec.control.load(&sandbox, &store)?,
+                p.spec.candidate.load(&sandbox, &store)?,
+            ];
+            let runner = Runner {
+                sandbox: &sandbox,
+                packs: &packs,
+                governance: governance.as_ref().map(|(c, b)| (c, b.as_slice())),
+                limits: &limits,
+                actor: &who,
+            };
+            let dataset = read_dataset(&data)?;
+            let batch =
+                runner.pilot_batch(&log, &p, [&arms[0], &arms[1]], &ctx, &dataset, now_ms())?;
+            if common.json {
+                let runs: Vec<_> = batch
+                    .runs
+                    .iter()
+                    .map(|(arm, r)| serde_json::json!({"arm": arm, "report": r}))
+                    .collect();
+                print_json(&serde_json::json!({"assigned": batch.assigned, "runs": runs}))?;
+            } else {
+                println!(
+                    "pilot `{id}` at {}%: {} contacts to control, {} to candidate",
+                    p.percent(),
+                    batch.assigned.control,
+                    batch.assigned.candidate
+                );
+                for (arm, r) in &batch.runs {
+                    let count = |o: gatehouse::pipeline::Outcome| {
+                        r.decisions.iter().filter(|d| d.outcome == o).count()
+                    };
+                    use gatehouse::pipeline::Outcome::*;
+                    println!(
+                        "  {:<9} run `{}`: {} actions: {} allow, {} modify, {} escalate, {} deny",
+                        arm.as_str(),
+                        r.context.run_id,
+                        r.decisions.len(),
+                        count(Allow),
+                        count(Modify),
+                        count(Escalate),
+                        count(Deny)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PilotCommand::Ls { json } => {
+            let log = open_log(data_dir)?;
+            let all = pilot::pilots(&log.entries(0, None)?)?;
+            if json {
+                return print_json(&all).map(|()| ExitCode::SUCCESS);
+            }
+            for (id, p) in &all {
+                println!(
+                    "{id}  {:?}  step {}/{} ({}%)  agent {} in {}  {} vs {}",
+                    p.status,
+                    p.step + 1,
+                    p.spec.ramp.len(),
+                    p.percent(),
+                    p.spec.agent,
+                    p.spec.partition,
+                    p.spec.control.label(),
+                    p.spec.candidate.label()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PilotCommand::Show { id, json } => {
+            let log = open_log(data_dir)?;
+            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
+            if json {
+                return print_json(&p).map(|()| ExitCode::SUCCESS);
+            }
+            println!(
+                "pilot `{id}`: {:?}, step {} of {:?} ({}%)",
+                p.status,
+                p.step + 1,
+                p.spec.ramp,
+                p.percent()
+            );
+            println!("  control:   {}", p.spec.control.label());
+            println!("  candidate: {}", p.spec.candidate.label());
+            for e in &p.events {
+                let what = match &e.event {
+                    pilot::PilotEvent::Start { .. } => "start".to_string(),
+                    pilot::PilotEvent::Ramp { percent, .. } => format!("ramp to {percent}%"),
+                    pilot::PilotEvent::Promote { moves, .. } => {
+                        format!("promote ({} channel moves)", moves.len())
+                    }
+                    pilot::PilotEvent::Rollback { reason, .. } => format!("rollback: {reason}"),
+                };
+                println!("  {}  {:<16} {what}", e.at_ms, e.actor);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PilotCommand::Rollback { id, reason } => {
+            let store = Store::open(data_dir)?;
+            let who = auth::authorize(&store, Role::Operator, "roll back pilots")?;
+            let log = open_log(data_dir)?;
+            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
+            pilot::roll_back(&log, &p, &reason, &who, now_ms())?;
+            println!("pilot `{id}` rolled back: every contact gets the control from now on");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `gatehouse gate check`.
+pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
+    let GateCommand::Check {
+        pilot: id,
+        apply,
+        at,
+        json,
+    } = command;
+    let store = Store::open(data_dir)?;
+    let who = auth::authorize(
+        &store,
+        if apply { Role::Operator } else { Role::Auditor },
+        if apply {
+            "apply gate decisions"
+        } else {
+            "read gate checks"
+        },
+    )?;
+    let log = open_log(data_dir)?;
+    let entries = log.entries(0, None)?;
+    let p = pilot::pilot(&entries, &id)?;
+    let check = p.check(&entries, at.unwrap_or_else(now_ms))?;
+    let applied = if apply {
+        pilot::apply(&log, &p, &check, &who)?
+    } else {
+        None
+    };
+    if json {
+        print_json(
+            &serde_json::json!({"status": p.status, "check": check, "applied": applied.is_some()}),
+        )?;
+    } else {
+        println!(
+            "pilot `{id}` ({:?}), step {} at {}%: {} control / {} candidate units ({} / {} this step)",
+            p.status,
+            check.step + 1,
+            check.percent,
+            check.units.control,
+            check.units.candidate,
+            check.step_units.control,
+            check.step_units.candidate
+        );
+        println!(
+            "{:<24} {:<10} {:>9} {:>9} {:>9}  {:<22} status",
+            "metric", "role", "control", "candidate", "diff", "interval"
+        );
+        for m in &check.gate.metrics {
+            println!(
+                "{:<24} {:<10} {:>9.4} {:>9.4} {:>+9.4}  [{:>+8.4}, {:>+8.4}]  {:?}{}",
+                m.metric,
+                format!("{:?}", m.role).to_lowercase(),
+                m.control,
+                m.candidate,
+                m.difference,
+                m.lower,
+                m.upper,
+                m.status,
+                if m.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", m.note)
+                }
+            );
+        }
+        for h in &check.health {
+            println!(
+                "health {:<16} {}  {}",
+                h.check,
+                if h.ok { "ok  " } else { "FAIL" },
+                h.detail
+            );
+        }
+        let verdict = match check.gate.verdict {
+            gatehouse_gates::Verdict::Pass => "PASS",
+            gatehouse_gates::Verdict::Fail => "FAIL",
+            gatehouse_gates::Verdict::KeepCollecting => "KEEP COLLECTING",
+        };
+        println!(
+            "gates: {verdict}{}",
+            if check.gate.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", check.gate.reasons.join("; "))
+            }
+        );
+        let next = match &check.next {
+            Next::KeepCollecting => "keep collecting".to_string(),
+            Next::Ramp { percent } => format!("ramp to {percent}%"),
+            Next::Promote => "promote the candidate".to_string(),
+            Next::Rollback { reason } => format!("roll back: {reason}"),
+        };
+        match (&applied, p.status) {
+            (Some(_), _) => println!("done: {next}"),
+            (None, Status::Running) => println!(
+                "next: {next}{}",
+                if apply {
+                    ""
+                } else {
+                    " (run with --apply to carry it out)"
+                }
+            ),
+            (None, status) => println!("the pilot is over ({status:?})"),
+        }
+    }
+    Ok(match check.gate.verdict {
+        gatehouse_gates::Verdict::Pass => ExitCode::SUCCESS,
+        gatehouse_gates::Verdict::Fail => ExitCode::from(EXIT_GATE_FAIL),
+        gatehouse_gates::Verdict::KeepCollecting => ExitCode::from(EXIT_KEEP_COLLECTING),
+    })
+}
+
+/// `gatehouse scorecard`.
+pub fn scorecard_command(
+    data_dir: &Path,
+    json: bool,
+    html: Option<&Path>,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Result<ExitCode> {
+    let store = Store::open(data_dir)?;
+    auth::authorize(&store, Role::Auditor, "read the scorecard")?;
+    let log = open_log(data_dir)?;
+    let entries = log.entries(0, None)?;
+    let until = until.unwrap_or(i64::MAX);
+    let since = since.unwrap_or(i64::MIN);
+    let card = scorecard::build(
+        &entries,
+        Some(&store),
+        "gatehouse scorecard",
+        &format!("{} ms", now_ms()),
+        since,
+        until,
+    )?;
+    if let Some(path) = html {
+        std::fs::write(path, gatehouse_gates::scorecard::render_html(&card))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        if !json {
+            println!("wrote {}", path.display());
+        }
+    }
+    if json {
+        print_json(&card)?;
+    } else if html.is_none() {
+        print!("{}", gatehouse_gates::scorecard::render_text(&card));
+    }
+    Ok(ExitCode::SUCCESS)
+}
