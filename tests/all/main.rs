@@ -29,3 +29,5 @@ mod schema;
 mod packs;
 // The govern stage: kill switch, partition, evidence, caps, budgets, exposure, approvals.
 mod govern;
+// The learning loop: proposals, pilots, gates, scorecard, the demo.
+mod learn;

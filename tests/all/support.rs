@@ -21,6 +21,8 @@ pub struct Guests {
     pub skill: PathBuf,
     /// The hostile policy.
     pub hostile: PathBuf,
+    /// The meeting-request skill.
+    pub meeting: PathBuf,
 }
 
 /// The workspace root.
@@ -38,6 +40,7 @@ pub fn guests() -> &'static Guests {
             root.join("policies/brand"),
             root.join("examples/email-outreach"),
             root.join("tests/guests/hostile"),
+            root.join("examples/meeting-request"),
         ];
         let built =
             gatehouse::build::build_crates(&dirs, None, Some(&out)).expect("guest crates build");
@@ -47,6 +50,7 @@ pub fn guests() -> &'static Guests {
             brand_manifest,
             skill: built[1].path.clone(),
             hostile: built[2].path.clone(),
+            meeting: built[3].path.clone(),
         }
     })
 }
