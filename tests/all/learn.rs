@@ -526,6 +526,112 @@ fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli
         text(&replay.stdout),
         text(&replay.stderr)
     );
+    // A new proposal and pilot, by hand: high risk waits for an approver.
+    let out = gatehouse(
+        &dir,
+        &[
+            "propose",
+            "--target",
+            "config",
+            "--from",
+            "meeting-request-config@production",
+            "--to",
+            "meeting-request-config@1.0.0",
+            "--lift",
+            "0.05",
+            "--risk",
+            "high",
+            "--rationale",
+            "Back to the plain opener for enterprise.",
+            "--agent",
+            "pipeline-eu",
+            "--partition",
+            "EU",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let proposed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = proposed["proposal"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        proposed["proposal"]["from"]["version"], "1.1.0",
+        "resolved through the channel"
+    );
+    let start = [
+        "pilot",
+        "start",
+        "p3",
+        "--proposal",
+        &id,
+        "--agent",
+        "pipeline-eu",
+        "--partition",
+        "EU",
+        "--skill",
+        "meeting-request@0.1.0",
+        "--gate",
+        "examples/pilot/gate.toml",
+        "--ramp",
+        "10,50",
+    ];
+    let early = gatehouse(&dir, &start);
+    assert!(!early.status.success(), "not approved yet");
+    assert!(
+        text(&early.stderr).contains("pending"),
+        "{}",
+        text(&early.stderr)
+    );
+    let approval = gatehouse_store::ApprovalId(proposed["approval"].as_i64().unwrap());
+    Store::open(&dir)
+        .unwrap()
+        .approve(approval, &Change::new("ops-lead", "try it", T0))
+        .unwrap();
+    let started = gatehouse(&dir, &start);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    assert!(!gatehouse(&dir, &start).status.success(), "released once");
+    let ctx = tmp.path().join("ctx.json");
+    std::fs::write(
+        &ctx,
+        r#"{"run-id": "p3-batch-1", "agent": "pipeline-eu", "partition": "EU", "now": 1774000000000}"#,
+    )
+    .unwrap();
+    let batch = gatehouse(
+        &dir,
+        &[
+            "pilot",
+            "run",
+            "p3",
+            "--pack",
+            guests().brand_manifest.to_str().unwrap(),
+            "--context",
+            ctx.to_str().unwrap(),
+            "--data",
+            "examples/data/crm.json",
+        ],
+    );
+    assert!(batch.status.success(), "{}", text(&batch.stderr));
+    assert!(
+        text(&batch.stdout).contains("run `p3-batch-1-control`"),
+        "{}",
+        text(&batch.stdout)
+    );
+    let check = gatehouse(&dir, &["gate", "check", "p3", "--at", "1774000001000"]);
+    assert_eq!(
+        check.status.code(),
+        Some(4),
+        "too few units: keep collecting"
+    );
+    assert!(
+        text(&check.stdout).contains("KEEP COLLECTING"),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(
+        gatehouse(&dir, &["pilot", "rollback", "p3", "--reason", "enough"])
+            .status
+            .success()
+    );
+
     // A pilot that is over cannot be rolled back again.
     let again = gatehouse(
         &dir,

@@ -26,17 +26,17 @@ pub enum Better {
 /// min_sample_per_arm = 2000
 ///
 /// [kpi]
-/// metric = "meetings_per_contacted"
+/// metric = "meetings-per-contacted"
 /// better = "higher"
 /// min_lift = 0.0
 ///
 /// [[guardrails]]
-/// metric = "escalation_rate"
+/// metric = "escalation-rate"
 /// better = "lower"
 /// tolerance = 0.0
 ///
 /// [compliance]
-/// metric = "policy_compliance"
+/// metric = "policy-compliance"
 /// confidence = 0.95
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use gatehouse::learn::pilot::{self, Arm, Next, PilotSpec, Pinned};
 use gatehouse::learn::proposal::{self, Predicted, Proposal, Target};
 use gatehouse::learn::{Runner, metrics, scorecard};
 use gatehouse::{Dataset, Evidence, Field, Kind, Limits, RunContext, Sandbox};
-use gatehouse_gates::{ComplianceGate, GateSpec, Guardrail, KpiGate};
+use gatehouse_gates::GateSpec;
 use gatehouse_store::{ArtifactKind, AuditLog, Change, KeyPair, Publish, Risk, Scope, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -228,39 +228,13 @@ fn respond(
     out
 }
 
-fn gate_spec() -> GateSpec {
-    use gatehouse_gates::Better;
-    GateSpec {
-        version: 1,
-        alpha: 0.05,
-        min_sample_per_arm: 300,
-        kpi: KpiGate {
-            metric: "meetings-per-contacted".into(),
-            better: Better::Higher,
-            min_lift: 0.0,
-        },
-        guardrails: vec![
-            Guardrail {
-                metric: "escalation-rate".into(),
-                better: Better::Lower,
-                tolerance: 0.02,
-            },
-            Guardrail {
-                metric: "sla-adherence".into(),
-                better: Better::Higher,
-                tolerance: 0.02,
-            },
-            Guardrail {
-                metric: "cost-per-contacted".into(),
-                better: Better::Lower,
-                tolerance: 0.001,
-            },
-        ],
-        compliance: ComplianceGate {
-            metric: "policy-compliance".into(),
-            confidence: 0.95,
-        },
-    }
+/// The gates of both pilots: the same spec an operator passes to
+/// `gatehouse pilot start --gate`.
+fn gate_spec(root: &Path) -> Result<GateSpec> {
+    let path = root.join("examples/pilot/gate.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {}", path.display(), e.message()))
 }
 
 /// Everything the simulation loop needs.
@@ -545,6 +519,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         contacted: 0,
     };
 
+    let gate = gate_spec(&root)?;
     step(
         2,
         "Propose a change: the `activity` opener (risk medium: one approver)",
@@ -599,7 +574,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         min_units_per_step: 60,
         min_step_ms: DAY_MS,
         max_duration_ms: Some(i64::from(opts.days) * DAY_MS),
-        gate: gate_spec(),
+        gate: gate.clone(),
     };
     proposal::release(&log, &prop.id, &spec.id, "demo-operator", START_MS)?;
     pilot::start(&log, spec, "demo-operator", START_MS)?;
@@ -692,7 +667,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         min_units_per_step: 60,
         min_step_ms: DAY_MS,
         max_duration_ms: Some(10 * DAY_MS),
-        gate: gate_spec(),
+        gate: gate.clone(),
     };
     proposal::release(&log, &prop2.id, &spec2.id, "demo-operator", sim.now())?;
     pilot::start(&log, spec2, "demo-operator", sim.now())?;
