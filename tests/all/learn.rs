@@ -655,3 +655,56 @@ fn an_arm_whose_skill_is_not_a_component_is_refused() {
     let err = arm.load(&sandbox(), w.log.store()).unwrap_err();
     assert!(err.to_string().contains("meeting-request-config"), "{err}");
 }
+
+#[test]
+fn a_reflect_skills_proposal_becomes_a_content_addressed_config_and_a_recorded_proposal() {
+    let w = world();
+    let store = w.log.store();
+    let scope = gatehouse_store::Scope::new("pipeline-eu", "EU").unwrap();
+    store
+        .promote(
+            "meeting-request-config",
+            "1.0.0",
+            "production",
+            &scope,
+            &Change::new("ops", "release", T0),
+        )
+        .unwrap();
+    let action = |value: &str| gatehouse::Action {
+        id: "r1/proposal".into(),
+        agent: "reflect-bot".into(),
+        region: "EU".into(),
+        estimated_cost: Default::default(),
+        evidence: vec![],
+        rationale: String::new(),
+        kind: gatehouse::ActionKind::Generic(gatehouse::GenericAction {
+            kind: "change-proposal".into(),
+            payload_json: format!(
+                r#"{{"target":"config","artifact":"meeting-request-config","set":{{"opener":"{value}"}},"predicted":{{"metric":"meetings-per-contacted","lift":0.1}},"risk":"low","rationale":"try it","evidence":["metric/x"]}}"#
+            ),
+        }),
+    };
+    // Settings equal to a published version reuse it.
+    let (p, approval) =
+        proposal::from_action(&w.log, &action("activity"), "production", &scope, T0).unwrap();
+    assert!(approval.is_none(), "low risk");
+    assert_eq!(
+        (p.from.version.as_str(), p.to.version.as_str()),
+        ("1.0.0", "1.1.0")
+    );
+    assert_eq!(p.to.hash, w.activity.hash);
+    assert_eq!(p.proposed_by, "reflect-bot");
+    // New settings are published as the next minor version, content-addressed.
+    let (p, _) =
+        proposal::from_action(&w.log, &action("question"), "production", &scope, T0).unwrap();
+    assert_eq!(p.to.version, "1.2.0");
+    let bytes = store.get(&p.to.hash.parse().unwrap()).unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), "opener = \"question\"\n");
+    // Anything but a well-formed configuration proposal is refused.
+    let mut bad = action("x");
+    if let gatehouse::ActionKind::Generic(g) = &mut bad.kind {
+        g.payload_json = r#"{"target":"skill"}"#.into();
+    }
+    let err = proposal::from_action(&w.log, &bad, "production", &scope, T0).unwrap_err();
+    assert!(err.to_string().contains("proposal payload"), "{err}");
+}

@@ -253,6 +253,71 @@ impl Sim<'_> {
         START_MS + i64::from(self.day) * DAY_MS
     }
 
+    /// Today's leads of one segment, and the run context of their batch.
+    fn batch(&self, leads: &[Evidence], segment: &str, label: &str) -> (Dataset, RunContext) {
+        let now = self.now();
+        let mut data = Dataset::empty();
+        for lead in leads.iter().filter(|l| l.get("segment") == Some(segment)) {
+            data.insert(lead.clone());
+        }
+        let ctx = RunContext {
+            run_id: format!("{label}-d{:02}-{segment}", self.day),
+            agent: AGENT.to_string(),
+            partition: PARTITION.to_string(),
+            cohort: Some(segment.to_string()),
+            campaign: Some("meetings-q2".to_string()),
+            now,
+            params: vec![Field {
+                name: metrics::SLA_PARAM.into(),
+                value: (now + 4 * 3_600_000).to_string(),
+            }],
+        };
+        (data, ctx)
+    }
+
+    /// The world's answers to the emails a run sent, recorded as outcomes.
+    fn answer(&mut self, report: &gatehouse::pipeline::RunReport, data: &Dataset) -> Result<()> {
+        let mut outcomes = Vec::new();
+        for d in &report.decisions {
+            if !matches!(
+                d.outcome,
+                gatehouse::pipeline::Outcome::Allow | gatehouse::pipeline::Outcome::Modify
+            ) {
+                continue;
+            }
+            let performed = d.final_action.as_ref().unwrap_or(&d.action);
+            let (Some(to), Some(email)) = (performed.recipient(), performed_email(performed))
+            else {
+                continue;
+            };
+            let Some(contact) = data.get("contacts", &to.contact_id) else {
+                continue;
+            };
+            self.contacted += 1;
+            outcomes.extend(respond(&mut self.rng, contact, email, &d.action.id));
+        }
+        // The world answers within the day.
+        gatehouse::audit::record_outcomes(
+            self.log,
+            &report.context.run_id,
+            &outcomes,
+            self.now() + 8 * 3_600_000,
+        )?;
+        Ok(())
+    }
+
+    /// One day without a pilot: today's leads through the production version.
+    fn baseline_day(&mut self, skill: &gatehouse::Guest, leads: &[Evidence]) -> Result<()> {
+        for segment in SEGMENTS {
+            let (data, ctx) = self.batch(leads, segment, "base");
+            let report = self
+                .runner
+                .run(self.log, skill, &ctx, data.clone(), self.now())?;
+            self.answer(&report, &data)?;
+        }
+        Ok(())
+    }
+
     /// One day of a pilot: today's leads through both arms, the world's
     /// answers, then a gate check that may ramp, promote or roll back.
     fn pilot_day(
@@ -267,53 +332,12 @@ impl Sim<'_> {
         ];
         let now = self.now();
         for segment in SEGMENTS {
-            let mut data = Dataset::empty();
-            for lead in leads.iter().filter(|l| l.get("segment") == Some(segment)) {
-                data.insert(lead.clone());
-            }
-            let ctx = RunContext {
-                run_id: format!("{label}-d{:02}-{segment}", self.day),
-                agent: AGENT.to_string(),
-                partition: PARTITION.to_string(),
-                cohort: Some(segment.to_string()),
-                campaign: Some("meetings-q2".to_string()),
-                now,
-                params: vec![Field {
-                    name: metrics::SLA_PARAM.into(),
-                    value: (now + 4 * 3_600_000).to_string(),
-                }],
-            };
+            let (data, ctx) = self.batch(leads, segment, label);
             let batch =
                 self.runner
                     .pilot_batch(self.log, p, [&arms[0], &arms[1]], &ctx, &data, now)?;
             for (_, report) in &batch.runs {
-                let mut outcomes = Vec::new();
-                for d in &report.decisions {
-                    if !matches!(
-                        d.outcome,
-                        gatehouse::pipeline::Outcome::Allow | gatehouse::pipeline::Outcome::Modify
-                    ) {
-                        continue;
-                    }
-                    let performed = d.final_action.as_ref().unwrap_or(&d.action);
-                    let (Some(to), Some(email)) =
-                        (performed.recipient(), performed_email(performed))
-                    else {
-                        continue;
-                    };
-                    let Some(contact) = data.get("contacts", &to.contact_id) else {
-                        continue;
-                    };
-                    self.contacted += 1;
-                    outcomes.extend(respond(&mut self.rng, contact, email, &d.action.id));
-                }
-                // The world answers within the day.
-                gatehouse::audit::record_outcomes(
-                    self.log,
-                    &report.context.run_id,
-                    &outcomes,
-                    now + 8 * 3_600_000,
-                )?;
+                self.answer(report, &data)?;
             }
         }
         let entries = self.log.entries(0, None)?;
@@ -373,6 +397,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         &[
             root.join("examples/meeting-request"),
             root.join("examples/email-outreach"),
+            root.join("examples/reflect"),
             root.join("policies/brand"),
             root.join("policies/legal"),
             root.join("policies/data"),
@@ -398,7 +423,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         ..Default::default()
     })?;
     let mut packs = Vec::new();
-    for b in &built[2..] {
+    for b in &built[3..] {
         let manifest = b.manifest.as_ref().context("a pack without pack.toml")?;
         let pack = gatehouse::load_pack(&sandbox, manifest)?;
         let info = pack
@@ -446,6 +471,15 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         &std::fs::read(&built[1].path)?,
         t0,
     )?;
+    let reflect = publish(
+        &store,
+        &[&growth],
+        ArtifactKind::Skill,
+        "reflect",
+        "0.1.0",
+        &std::fs::read(&built[2].path)?,
+        t0,
+    )?;
     let scope = Scope::new(AGENT, PARTITION)?;
     let configs: Vec<Published> = [
         ("1.0.0", "standard"),
@@ -479,7 +513,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         &scope,
         &Change::new("ops", "demo release", t0),
     )?;
-    for p in [&skill, &blast] {
+    for p in [&skill, &blast, &reflect] {
         println!(
             "  skill {:<16} {}  signed by growth",
             format!("{}@{}", p.name, p.version),
@@ -522,39 +556,67 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     let gate = gate_spec(&root)?;
     step(
         2,
-        "Propose a change: the `activity` opener (risk medium: one approver)",
+        "Two days on the production version; then the reflect skill reads the metrics and proposes",
         started,
     );
-    let arm = |config: &Published| Arm {
+    let arm = |config: &Pinned| Arm {
         skill: pinned(&skill),
-        config: Some(pinned(config)),
+        config: Some(config.clone()),
     };
-    let (prop, approval) = proposal::propose(
-        &log,
-        Proposal {
-            id: String::new(),
-            target: Target::Config,
-            from: pinned(&configs[0]),
-            to: pinned(&configs[1]),
-            predicted: Predicted {
-                metric: "meetings-per-contacted".into(),
-                lift: 0.2,
-            },
-            risk: Risk::Medium,
-            rationale: "Leads who just did something respond to emails that mention it.".into(),
-            evidence: vec!["meetings-per-contacted below target in every segment".into()],
-            proposed_by: "growth-lead".into(),
-        },
-        t0,
+    let mut crm_size = 0u32;
+    let production = arm(&pinned(&configs[0])).load(&sandbox, &store)?;
+    for _ in 0..2 {
+        let today = leads(&mut sim.rng, sim.day, opts.leads_per_day);
+        crm_size += today.len() as u32;
+        sim.baseline_day(&production, &today)?;
+        sim.day += 1;
+    }
+    let entries = log.entries(0, None)?;
+    let steps = metrics::steps(&entries, START_MS, sim.now())?;
+    let mut figures = Dataset::empty();
+    for record in metrics::records(&steps, &store, PARTITION) {
+        figures.insert(record);
+    }
+    let reflect_guest = sandbox.load(
+        &store.get(&reflect.hash.parse()?)?,
+        "reflect",
+        Some(Kind::Skill),
     )?;
+    let reflect_ctx = RunContext {
+        run_id: format!("reflect-d{:02}", sim.day),
+        agent: "reflect-bot".into(),
+        partition: PARTITION.into(),
+        cohort: None,
+        campaign: None,
+        now: sim.now(),
+        params: vec![],
+    };
+    let report = sim
+        .runner
+        .run(&log, &reflect_guest, &reflect_ctx, figures, sim.now())?;
+    let proposed = report
+        .decisions
+        .iter()
+        .find(|d| d.outcome == gatehouse::pipeline::Outcome::Allow)
+        .context("the reflect skill proposed nothing the packs allowed")?;
+    println!("  reflect: {}", proposed.action.rationale);
+    let (prop, approval) =
+        proposal::from_action(&log, &proposed.action, "production", &scope, sim.now())?;
     let approval = approval.context("a medium-risk proposal waits for an approver")?;
     store.approve(
         approval,
-        &Change::new("ops-lead", "worth a pilot behind the gates", t0),
+        &Change::new("ops-lead", "worth a pilot behind the gates", sim.now()),
     )?;
     println!(
-        "  {} proposed by growth-lead, approved by ops-lead (approval #{approval})",
-        prop.id
+        "  {}: {}@{} -> {}@{}, predicts {:+.0}% {} ({} risk), approved by ops-lead (approval #{approval})",
+        prop.id,
+        prop.from.name,
+        prop.from.version,
+        prop.to.name,
+        prop.to.version,
+        prop.predicted.lift * 100.0,
+        prop.predicted.metric,
+        prop.risk
     );
 
     step(
@@ -568,18 +630,17 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         partition: PARTITION.into(),
         channel: "production".into(),
         proposal: Some(prop.id.clone()),
-        control: arm(&configs[0]),
-        candidate: arm(&configs[1]),
+        control: arm(&prop.from),
+        candidate: arm(&prop.to),
         ramp: vec![10, 25, 50],
         min_units_per_step: 60,
         min_step_ms: DAY_MS,
         max_duration_ms: Some(i64::from(opts.days) * DAY_MS),
         gate: gate.clone(),
     };
-    proposal::release(&log, &prop.id, &spec.id, "demo-operator", START_MS)?;
-    pilot::start(&log, spec, "demo-operator", START_MS)?;
+    proposal::release(&log, &prop.id, &spec.id, "demo-operator", sim.now())?;
+    pilot::start(&log, spec, "demo-operator", sim.now())?;
     let mut promoted_on = None;
-    let mut crm_size = 0u32;
     while sim.day < opts.days {
         let entries = log.entries(0, None)?;
         let p = pilot::pilot(&entries, "opener-activity")?;
@@ -661,8 +722,8 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
         partition: PARTITION.into(),
         channel: "production".into(),
         proposal: Some(prop2.id.clone()),
-        control: arm(control2),
-        candidate: arm(&configs[2]),
+        control: arm(&pinned(control2)),
+        candidate: arm(&pinned(&configs[2])),
         ramp: vec![10, 25, 50],
         min_units_per_step: 60,
         min_step_ms: DAY_MS,

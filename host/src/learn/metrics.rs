@@ -310,3 +310,85 @@ pub fn figure(metric: &str, steps: &[&Step]) -> MetricValue {
         }
     }
 }
+
+/// The metrics as a `metrics` collection a skill can retrieve (the
+/// reflect step as a component): one record per metric, version and
+/// segment (and `all segments`), in `partition`. Fields: `metric`,
+/// `segment`, `version` (a label), `version_key`, `skill`, `value`,
+/// `lower`, `upper`, `n`, and the version's configuration as
+/// `config.<key>` (read from the store; a configuration whose bytes are
+/// gone is left out).
+pub fn records(
+    steps: &[Step],
+    store: &gatehouse_store::Store,
+    partition: &str,
+) -> Vec<crate::Evidence> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(String, String), Vec<&Step>> = BTreeMap::new();
+    for s in steps {
+        let key = version_key(&s.version);
+        groups
+            .entry((key.clone(), s.segment.clone()))
+            .or_default()
+            .push(s);
+        if s.segment != "all" {
+            groups
+                .entry((key, "all segments".to_string()))
+                .or_default()
+                .push(s);
+        }
+    }
+    let config_fields = |c: &ComponentRef| -> Vec<crate::Field> {
+        let Some(hash) = c
+            .config
+            .as_ref()
+            .and_then(|h| h.parse::<gatehouse_store::Hash>().ok())
+        else {
+            return Vec::new();
+        };
+        let Ok(bytes) = store.get(&hash) else {
+            return Vec::new();
+        };
+        serde_json::from_slice::<BTreeMap<String, String>>(&bytes)
+            .map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| crate::Field {
+                        name: format!("config.{k}"),
+                        value: v,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for ((key, segment), list) in &groups {
+        let version = &list[0].version;
+        let config = config_fields(version);
+        for metric in METRICS {
+            let f = figure(metric, list);
+            let field = |name: &str, value: String| crate::Field {
+                name: name.to_string(),
+                value,
+            };
+            let mut fields = vec![
+                field("metric", metric.to_string()),
+                field("segment", segment.clone()),
+                field("version", version_label(version)),
+                field("version_key", key.clone()),
+                field("skill", version.name.clone()),
+                field("value", f.value.to_string()),
+                field("n", f.n.to_string()),
+            ];
+            fields.extend(f.lower.map(|v| field("lower", v.to_string())));
+            fields.extend(f.upper.map(|v| field("upper", v.to_string())));
+            fields.extend(config.iter().cloned());
+            out.push(crate::Evidence {
+                id: format!("metric/{metric}/{}/{segment}", &key[..key.len().min(16)]),
+                collection: "metrics".to_string(),
+                partition: partition.to_string(),
+                fields,
+            });
+        }
+    }
+    out
+}

@@ -247,3 +247,121 @@ pub fn release(
     )?;
     Ok(proposal)
 }
+
+/// The action kind a reflect skill proposes a change with.
+pub const PROPOSAL_KIND: &str = "change-proposal";
+
+/// What a `change-proposal` action's payload holds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    target: Target,
+    artifact: String,
+    set: std::collections::BTreeMap<String, String>,
+    predicted: Predicted,
+    risk: Risk,
+    rationale: String,
+    #[serde(default)]
+    evidence: Vec<String>,
+}
+
+/// Turn an allowed `change-proposal` action (from a reflect skill) into a
+/// recorded proposal: the configuration `artifact@channel` in `scope`,
+/// with the payload's settings applied, content-addressed — an existing
+/// version with exactly those bytes is reused, otherwise the next minor
+/// version is published — then proposed from the current version to it.
+pub fn from_action(
+    log: &AuditLog,
+    action: &crate::Action,
+    channel: &str,
+    scope: &gatehouse_store::Scope,
+    at_ms: i64,
+) -> Result<(Proposal, Option<ApprovalId>), LearnError> {
+    let crate::ActionKind::Generic(g) = &action.kind else {
+        return Err(LearnError::Invalid(format!(
+            "action `{}` is not a {PROPOSAL_KIND}",
+            action.id
+        )));
+    };
+    if g.kind != PROPOSAL_KIND {
+        return Err(LearnError::Invalid(format!(
+            "action `{}` is a `{}`, not a {PROPOSAL_KIND}",
+            action.id, g.kind
+        )));
+    }
+    let p: Payload = serde_json::from_str(&g.payload_json).map_err(|e| {
+        LearnError::Invalid(format!("action `{}`: proposal payload: {e}", action.id))
+    })?;
+    if p.target != Target::Config {
+        return Err(LearnError::Invalid(format!(
+            "action `{}`: a skill may propose configuration changes only",
+            action.id
+        )));
+    }
+    let store = log.store();
+    let from = Pinned::resolve(store, &format!("{}@{channel}", p.artifact), scope)?;
+    let hash: gatehouse_store::Hash = from
+        .hash
+        .parse()
+        .map_err(|e: gatehouse_store::ParseHashError| LearnError::Invalid(e.to_string()))?;
+    let bytes = store
+        .get(&hash)
+        .map_err(|e| LearnError::Invalid(format!("{}: {e}", p.artifact)))?;
+    let mut config = super::pilot::parse_config(&bytes, &p.artifact)?;
+    config.extend(p.set);
+    let text = toml::to_string(&config).map_err(|e| LearnError::Invalid(e.to_string()))?;
+    let new_hash = gatehouse_store::Hash::of(text.as_bytes()).to_string();
+    let existing = store
+        .list(
+            Some(gatehouse_store::ArtifactKind::Config),
+            Some(&p.artifact),
+        )
+        .map_err(|e| LearnError::Invalid(e.to_string()))?;
+    let to = match existing.iter().find(|a| a.id.hash.to_string() == new_hash) {
+        Some(a) => Pinned {
+            name: a.id.name.clone(),
+            version: a.id.version.to_string(),
+            hash: new_hash,
+        },
+        None => {
+            let mut next = existing
+                .last()
+                .map(|a| a.id.version.clone())
+                .unwrap_or_else(|| semver::Version::new(0, 0, 0));
+            next = semver::Version::new(next.major, next.minor + 1, 0);
+            let version = next.to_string();
+            store
+                .publish(&gatehouse_store::Publish {
+                    kind: gatehouse_store::ArtifactKind::Config,
+                    name: &p.artifact,
+                    version: &version,
+                    bytes: text.as_bytes(),
+                    publisher: &action.agent,
+                    at_ms,
+                })
+                .map_err(|e| LearnError::Invalid(e.to_string()))?;
+            Pinned {
+                name: p.artifact.clone(),
+                version,
+                hash: new_hash,
+            }
+        }
+    };
+    let mut evidence = p.evidence;
+    evidence.push(format!("action {}", action.id));
+    propose(
+        log,
+        Proposal {
+            id: String::new(),
+            target: p.target,
+            from,
+            to,
+            predicted: p.predicted,
+            risk: p.risk,
+            rationale: p.rationale,
+            evidence,
+            proposed_by: action.agent.clone(),
+        },
+        at_ms,
+    )
+}
