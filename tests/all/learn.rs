@@ -512,6 +512,16 @@ fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli
     let card = gatehouse(&dir, &["scorecard", "--json"]);
     let card: serde_json::Value = serde_json::from_slice(&card.stdout).unwrap();
     assert_eq!(card["gates"].as_array().unwrap().len(), 2);
+    let by_channel = gatehouse(&dir, &["scorecard", "--all", "--by", "channel", "--json"]);
+    let by_channel: serde_json::Value = serde_json::from_slice(&by_channel.stdout).unwrap();
+    let channels: std::collections::BTreeSet<&str> = by_channel["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["segment"].as_str().unwrap())
+        .collect();
+    // Emails from the skills, the reflect skill's proposal as a generic action.
+    assert_eq!(channels, ["email", "generic"].into_iter().collect());
     let html = tmp.path().join("card.html");
     let out = gatehouse(&dir, &["scorecard", "--html", html.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -519,7 +529,7 @@ fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli
     let verify = gatehouse(&dir, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stderr));
     // The replay of any pilot run is exact.
-    let replay = gatehouse(&dir, &["replay", "p1-d01-smb-control"]);
+    let replay = gatehouse(&dir, &["replay", "p1-d03-smb-control"]);
     assert!(
         replay.status.success(),
         "{}{}",

@@ -830,7 +830,14 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     }
 
     step(6, "An auditor replays a run and verifies the log", started);
-    let (_, record) = gatehouse::audit::find_run(&log, "p1-d00-smb-candidate")?;
+    // The first run of pilot 1's candidate.
+    let first = log
+        .entries(0, None)?
+        .into_iter()
+        .filter_map(|e| e.run_id)
+        .find(|r| r.starts_with("p1-") && r.ends_with("-candidate"))
+        .context("pilot 1 recorded no candidate run")?;
+    let (_, record) = gatehouse::audit::find_run(&log, &first)?;
     let (skill_guest, pack_guests) = gatehouse::audit::load_components(&sandbox, &store, &record)?;
     let outcome = gatehouse::replay::replay(&sandbox, skill_guest.as_ref(), &pack_guests, &record);
     match &outcome.divergence {
@@ -854,10 +861,13 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     let card = scorecard::build(
         &entries,
         Some(&store),
-        "gatehouse demo: meetings pilot",
-        "simulated",
-        START_MS,
-        START_MS + i64::from(sim.day + 1) * DAY_MS,
+        &scorecard::Options {
+            title: "gatehouse demo: meetings pilot".into(),
+            generated_at: "simulated".into(),
+            from_ms: START_MS,
+            to_ms: START_MS + i64::from(sim.day + 1) * DAY_MS,
+            by: scorecard::Cohort::Segment,
+        },
     )?;
     println!("{}", gatehouse_gates::scorecard::render_text(&card));
     let html = opts.dir.join("scorecard.html");

@@ -626,38 +626,77 @@ pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
     })
 }
 
+/// `--by` of `gatehouse scorecard`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CohortArg {
+    /// The run's cohort.
+    Segment,
+    /// The action's region.
+    Region,
+    /// The action's channel.
+    Channel,
+}
+
+/// Arguments of `gatehouse scorecard`.
+pub struct ScorecardArgs {
+    /// Print JSON.
+    pub json: bool,
+    /// Write HTML here.
+    pub html: Option<PathBuf>,
+    /// Window start.
+    pub since: Option<i64>,
+    /// Window end.
+    pub until: Option<i64>,
+    /// The whole log.
+    pub all: bool,
+    /// Rows split by.
+    pub by: CohortArg,
+}
+
+const WEEK_MS: i64 = 7 * 86_400_000;
+
 /// `gatehouse scorecard`.
-pub fn scorecard_command(
-    data_dir: &Path,
-    json: bool,
-    html: Option<&Path>,
-    since: Option<i64>,
-    until: Option<i64>,
-) -> Result<ExitCode> {
+pub fn scorecard_command(data_dir: &Path, args: &ScorecardArgs) -> Result<ExitCode> {
     let store = Store::open(data_dir)?;
     auth::authorize(&store, Role::Auditor, "read the scorecard")?;
     let log = open_log(data_dir)?;
     let entries = log.entries(0, None)?;
-    let until = until.unwrap_or(i64::MAX);
-    let since = since.unwrap_or(i64::MIN);
+    // Default: the week ending with the newest run (the runs' own clock).
+    let newest = gatehouse::learn::metrics::steps(&entries, i64::MIN, i64::MAX)?
+        .iter()
+        .map(|s| s.at_ms)
+        .max()
+        .unwrap_or(0);
+    let (from_ms, to_ms) = match (args.all, args.since, args.until) {
+        (true, ..) => (i64::MIN, i64::MAX),
+        (false, None, None) => (newest - WEEK_MS + 1, newest + 1),
+        (false, since, until) => (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)),
+    };
     let card = scorecard::build(
         &entries,
         Some(&store),
-        "gatehouse scorecard",
-        &format!("{} ms", now_ms()),
-        since,
-        until,
+        &scorecard::Options {
+            title: "gatehouse weekly scorecard".into(),
+            generated_at: format!("{} ms", now_ms()),
+            from_ms,
+            to_ms,
+            by: match args.by {
+                CohortArg::Segment => scorecard::Cohort::Segment,
+                CohortArg::Region => scorecard::Cohort::Region,
+                CohortArg::Channel => scorecard::Cohort::Channel,
+            },
+        },
     )?;
-    if let Some(path) = html {
+    if let Some(path) = &args.html {
         std::fs::write(path, gatehouse_gates::scorecard::render_html(&card))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
-        if !json {
+        if !args.json {
             println!("wrote {}", path.display());
         }
     }
-    if json {
+    if args.json {
         print_json(&card)?;
-    } else if html.is_none() {
+    } else if args.html.is_none() {
         print!("{}", gatehouse_gates::scorecard::render_text(&card));
     }
     Ok(ExitCode::SUCCESS)

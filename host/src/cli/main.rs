@@ -190,12 +190,19 @@ enum Command {
         /// Write a self-contained HTML page with charts.
         #[arg(long)]
         html: Option<PathBuf>,
-        /// Runs from this time (ms since the epoch, or YYYY-MM-DD).
+        /// Runs from this time (ms since the epoch, or YYYY-MM-DD). Default: the
+        /// week ending with the newest run.
         #[arg(long, value_parser = parse_since)]
         since: Option<i64>,
         /// Runs before this time (ms since the epoch, or YYYY-MM-DD).
         #[arg(long, value_parser = parse_since)]
         until: Option<i64>,
+        /// Every run in the log, not only the last week.
+        #[arg(long, conflicts_with_all = ["since", "until"])]
+        all: bool,
+        /// Split each version's rows by segment, region or channel.
+        #[arg(long, value_enum, default_value = "segment")]
+        by: learn::CohortArg,
     },
     /// The whole loop end to end on a fresh embedded store: build, sign, publish,
     /// pilot, gates, promote, rollback, kill-switch, replay, scorecard.
@@ -468,7 +475,19 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             html,
             since,
             until,
-        } => learn::scorecard_command(&data_dir, json, html.as_deref(), since, until),
+            all,
+            by,
+        } => learn::scorecard_command(
+            &data_dir,
+            &learn::ScorecardArgs {
+                json,
+                html,
+                since,
+                until,
+                all,
+                by,
+            },
+        ),
         Command::Demo {
             dir,
             seed,

@@ -35,15 +35,59 @@ fn day(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The scorecard of the runs whose clock falls in `[from_ms, to_ms)`.
+/// Which cohort a scorecard's rows split each version by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cohort {
+    /// The run's cohort (segment).
+    #[default]
+    Segment,
+    /// The action's region.
+    Region,
+    /// The action's channel (kind).
+    Channel,
+}
+
+impl Cohort {
+    fn of(self, s: &Step) -> &str {
+        match self {
+            Self::Segment => &s.segment,
+            Self::Region => &s.region,
+            Self::Channel => &s.channel,
+        }
+    }
+
+    fn all(self) -> &'static str {
+        match self {
+            Self::Segment => "all segments",
+            Self::Region => "all regions",
+            Self::Channel => "all channels",
+        }
+    }
+}
+
+/// What a scorecard covers and how it is titled.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Its title.
+    pub title: String,
+    /// When it was made (shown as given).
+    pub generated_at: String,
+    /// Runs whose clock is at or after this (ms since the epoch).
+    pub from_ms: i64,
+    /// ... and before this.
+    pub to_ms: i64,
+    /// The cohort rows are split by.
+    pub by: Cohort,
+}
+
+/// The scorecard of the runs whose clock falls in the window: rows per
+/// version and cohort (and each version over all its cohorts).
 pub fn build(
     entries: &[Entry],
     store: Option<&gatehouse_store::Store>,
-    title: &str,
-    generated_at: &str,
-    from_ms: i64,
-    to_ms: i64,
+    options: &Options,
 ) -> Result<Scorecard, LearnError> {
+    let (from_ms, to_ms) = (options.from_ms, options.to_ms);
     let steps = metrics::steps(entries, from_ms, to_ms)?;
     let all_pilots = pilot::pilots(entries)?;
     // Name versions by their registry artifacts where a pilot pins them.
@@ -62,17 +106,23 @@ pub fn build(
             .unwrap_or_else(|| metrics::version_label(&s.version))
     };
 
-    // Rows: version × segment, plus each version over all segments.
+    // Rows: version × cohort, plus each version over all its cohorts.
+    let by = options.by;
     let mut groups: BTreeMap<(String, String, String), Vec<&Step>> = BTreeMap::new();
+    let mut cohorts: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
     for s in &steps {
         let hash = metrics::version_key(&s.version);
+        cohorts.entry(hash.clone()).or_default().insert(by.of(s));
         groups
-            .entry((label(s), hash.clone(), s.segment.clone()))
+            .entry((label(s), hash, by.of(s).to_string()))
             .or_default()
             .push(s);
-        if s.segment != "all" {
+    }
+    for s in &steps {
+        let hash = metrics::version_key(&s.version);
+        if cohorts.get(&hash).is_some_and(|c| c.len() > 1) {
             groups
-                .entry((label(s), hash, "all segments".to_string()))
+                .entry((label(s), hash, by.all().to_string()))
                 .or_default()
                 .push(s);
         }
@@ -194,8 +244,8 @@ pub fn build(
     }
     decisions.sort_by(|a, b| a.at.cmp(&b.at));
     Ok(Scorecard {
-        title: title.to_string(),
-        generated_at: generated_at.to_string(),
+        title: options.title.clone(),
+        generated_at: options.generated_at.clone(),
         window: format!(
             "{} to {}",
             day(from_ms.max(0)),
