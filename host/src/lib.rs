@@ -36,6 +36,7 @@ mod evidence;
 pub mod govern;
 mod imports;
 pub mod learn;
+pub mod lang;
 mod limits;
 mod manifest;
 mod model;
@@ -43,6 +44,7 @@ pub mod packtest;
 pub mod pipeline;
 pub mod replay;
 mod sandbox;
+mod wasi;
 
 pub use cache::wasmtime_version;
 pub use error::{EngineError, GuestError, LoadError};
