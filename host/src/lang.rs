@@ -154,25 +154,98 @@ pub fn build_guest(dir: &Path, lang: Lang) -> Result<Built, BuildError> {
     };
     let path = out_dir.join(format!("{stem}.wasm"));
     let tool = toolchain(lang)?;
-    let mut cmd = Command::new(&tool);
-    cmd.current_dir(&dir);
+    // The toolchains' builds are not byte-reproducible (see the README), so
+    // an unchanged guest is not rebuilt: its component is kept while the
+    // inputs' digest matches the one recorded beside it.
+    let inputs = inputs_digest(&dir, lang, world)?;
+    let stamp = out_dir.join(format!("{stem}.inputs"));
+    let fresh = std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == inputs) && path.exists();
+    if !fresh {
+        run_toolchain(&tool, &dir, lang, world, &wit_dir, &path)?;
+        write_atomic(&stamp, inputs.as_bytes())?;
+    }
+    finish(&path, &out_dir, stem, manifest)
+}
+
+/// blake3 over what a Python or JavaScript build depends on: the sources
+/// (`*.py`, `*.js`, `*.mjs` under `dir`, outside `target/`,
+/// `node_modules/` and hidden directories), the WIT, the world and the
+/// pinned toolchain version.
+fn inputs_digest(dir: &Path, lang: Lang, world: &str) -> Result<String, BuildError> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| BuildError::Io {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if !(name.starts_with('.') || name == "target" || name == "node_modules") {
+                    stack.push(p);
+                }
+            } else if [".py", ".js", ".mjs"].iter().any(|e| name.ends_with(e)) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut h = blake3::Hasher::new();
+    let version = match lang {
+        Lang::Python => COMPONENTIZE_PY_VERSION,
+        _ => COMPONENTIZE_JS_VERSION,
+    };
+    for part in [lang.to_string().as_str(), version, world, WIT_SOURCE] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for f in files {
+        let bytes = std::fs::read(&f).map_err(|source| BuildError::Io {
+            path: f.clone(),
+            source,
+        })?;
+        let rel = f
+            .strip_prefix(dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
+        h.update(&(rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+fn run_toolchain(
+    tool: &Path,
+    dir: &Path,
+    lang: Lang,
+    world: &str,
+    wit_dir: &Path,
+    path: &Path,
+) -> Result<(), BuildError> {
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(dir);
     match lang {
         Lang::Python => {
             // --stub-wasi: the component imports no WASI at all (CPython's
             // build would import sockets and the whole filesystem).
             cmd.arg("-q")
                 .arg("-d")
-                .arg(&wit_dir)
+                .arg(wit_dir)
                 .args(["-w", world, "componentize", "--stub-wasi", "app", "-o"])
-                .arg(&path);
+                .arg(path);
         }
         Lang::Js => {
             // Without `-d http fetch-event` the component imports wasi:http.
             cmd.arg("app.js")
                 .arg("--wit")
-                .arg(&wit_dir)
+                .arg(wit_dir)
                 .args(["-n", world, "-o"])
-                .arg(&path)
+                .arg(path)
                 .args(["-d", "http", "fetch-event"]);
         }
         Lang::Rust => return Err(BuildError::Toolchain("rust guests build with cargo".into())),
@@ -197,7 +270,19 @@ pub fn build_guest(dir: &Path, lang: Lang) -> Result<Built, BuildError> {
             dir.display()
         )));
     }
-    let component = std::fs::read(&path).map_err(io(&path))?;
+    Ok(())
+}
+
+fn finish(
+    path: &Path,
+    out_dir: &Path,
+    stem: String,
+    manifest: Option<PackManifest>,
+) -> Result<Built, BuildError> {
+    let component = std::fs::read(path).map_err(|source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let hash = blake3::hash(&component);
     let manifest = match manifest {
         Some(mut m) => {
@@ -214,7 +299,7 @@ pub fn build_guest(dir: &Path, lang: Lang) -> Result<Built, BuildError> {
     Ok(Built {
         package: stem,
         manifest,
-        path,
+        path: path.to_path_buf(),
         hash,
         size: component.len(),
     })

@@ -31,3 +31,5 @@ mod packs;
 mod govern;
 // The learning loop: proposals, pilots, gates, scorecard, the demo.
 mod learn;
+// Python and JavaScript guests: the same rules in every language give the same answers.
+mod conformance;
