@@ -57,13 +57,13 @@ pub enum HostCall {
     },
     /// `wasi:clocks/wall-clock.now` (virtual WASI).
     WallClock {
-        /// The answer, in nanoseconds since the Unix epoch.
-        answer_ns: u64,
+        /// The answer: nanoseconds since the Unix epoch.
+        answer: u64,
     },
     /// `wasi:clocks/monotonic-clock.now` (virtual WASI).
     MonotonicClock {
-        /// The answer, in nanoseconds since the call started.
-        answer_ns: u64,
+        /// The answer: nanoseconds since the call started.
+        answer: u64,
     },
     /// `wasi:random/*` (virtual WASI): random bytes (a `u64` is 8 bytes,
     /// little-endian; an insecure seed 16).

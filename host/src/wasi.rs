@@ -481,26 +481,24 @@ impl HostState {
 
     fn wasi_clock(&mut self, kind: ClockKind) -> wasmtime::Result<u64> {
         let asked = match kind {
-            ClockKind::Wall => HostCall::WallClock { answer_ns: 0 },
-            ClockKind::Monotonic => HostCall::MonotonicClock { answer_ns: 0 },
+            ClockKind::Wall => HostCall::WallClock { answer: 0 },
+            ClockKind::Monotonic => HostCall::MonotonicClock { answer: 0 },
         };
         let reads = self.clock_reads;
         let call = self.next(asked, |w, _| {
             let elapsed = reads.saturating_add(1).saturating_mul(TICK_NS);
             match kind {
                 ClockKind::Wall => HostCall::WallClock {
-                    answer_ns: (w.now.max(0) as u64)
+                    answer: (w.now.max(0) as u64)
                         .saturating_mul(1_000_000)
                         .saturating_add(elapsed),
                 },
-                ClockKind::Monotonic => HostCall::MonotonicClock { answer_ns: elapsed },
+                ClockKind::Monotonic => HostCall::MonotonicClock { answer: elapsed },
             }
         })?;
         self.clock_reads += 1;
         match call {
-            HostCall::WallClock { answer_ns } | HostCall::MonotonicClock { answer_ns } => {
-                Ok(answer_ns)
-            }
+            HostCall::WallClock { answer } | HostCall::MonotonicClock { answer } => Ok(answer),
             _ => Err(wasmtime::Error::msg("host call kind mismatch")),
         }
     }

@@ -33,3 +33,5 @@ mod govern;
 mod learn;
 // Python and JavaScript guests: the same rules in every language give the same answers.
 mod conformance;
+// Virtual WASI: served without authority, recorded, replayed; the rest refused.
+mod wasi;
