@@ -35,3 +35,5 @@ mod learn;
 mod conformance;
 // Virtual WASI: served without authority, recorded, replayed; the rest refused.
 mod wasi;
+// The Python and JavaScript templates build and pass out of the box.
+mod templates;
