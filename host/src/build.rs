@@ -36,6 +36,9 @@ pub enum BuildError {
     /// The crate's `pack.toml` is malformed.
     #[error("{0}")]
     Manifest(#[from] crate::error::LoadError),
+    /// A language toolchain is missing, of another version, or failed.
+    #[error("{0}")]
+    Toolchain(String),
     /// A file could not be read or written.
     #[error("`{path}`: {source}")]
     Io {
@@ -295,7 +298,7 @@ fn cargo_metadata(dir: &Path) -> Result<serde_json::Value, BuildError> {
         .map_err(|e| BuildError::Cargo(format!("cargo metadata: {e}")))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(|source| BuildError::Io {
         path: tmp.clone(),

@@ -62,7 +62,7 @@ pub enum LoadError {
     },
     /// The component imports something gatehouse does not provide.
     #[error(
-        "`{name}` imports `{import}`, which gatehouse does not provide (guests may import only `gatehouse:agent/host` and `gatehouse:agent/types`)"
+        "`{name}` imports `{import}`, which gatehouse does not provide (guests may import only `gatehouse:agent/host`, `gatehouse:agent/types` and the virtual WASI 0.2 interfaces)"
     )]
     UnsupportedImport {
         /// File name or hash.

@@ -47,12 +47,31 @@ pub enum HostCall {
         /// The answer.
         answer: Option<String>,
     },
-    /// `log`.
+    /// `log`, or a line the guest wrote to WASI stdout (level info) or
+    /// stderr (level warn).
     Log {
         /// Level.
         level: Level,
         /// The line (cut at [`MAX_LOG_LINE`] bytes).
         message: String,
+    },
+    /// `wasi:clocks/wall-clock.now` (virtual WASI).
+    WallClock {
+        /// The answer: nanoseconds since the Unix epoch.
+        answer: u64,
+    },
+    /// `wasi:clocks/monotonic-clock.now` (virtual WASI).
+    MonotonicClock {
+        /// The answer: nanoseconds since the call started.
+        answer: u64,
+    },
+    /// `wasi:random/*` (virtual WASI): random bytes (a `u64` is 8 bytes,
+    /// little-endian; an insecure seed 16).
+    RandomBytes {
+        /// How many bytes were asked for.
+        len: u64,
+        /// The bytes, hex.
+        answer: String,
     },
 }
 
@@ -119,6 +138,9 @@ impl HostCall {
             Self::RandomU64 { .. } => "random-u64()".to_string(),
             Self::Config { key, .. } => format!("config({key:?})"),
             Self::Log { level, message } => format!("log({level:?}, {message:?})"),
+            Self::WallClock { .. } => "wasi:clocks/wall-clock.now()".to_string(),
+            Self::MonotonicClock { .. } => "wasi:clocks/monotonic-clock.now()".to_string(),
+            Self::RandomBytes { len, .. } => format!("wasi:random({len} bytes)"),
         }
     }
 
@@ -126,7 +148,10 @@ impl HostCall {
         match (self, other) {
             (Self::Retrieve { query: a, .. }, Self::Retrieve { query: b, .. }) => a == b,
             (Self::Now { .. }, Self::Now { .. })
-            | (Self::RandomU64 { .. }, Self::RandomU64 { .. }) => true,
+            | (Self::RandomU64 { .. }, Self::RandomU64 { .. })
+            | (Self::WallClock { .. }, Self::WallClock { .. })
+            | (Self::MonotonicClock { .. }, Self::MonotonicClock { .. }) => true,
+            (Self::RandomBytes { len: a, .. }, Self::RandomBytes { len: b, .. }) => a == b,
             (Self::Config { key: a, .. }, Self::Config { key: b, .. }) => a == b,
             (
                 Self::Log {
@@ -157,6 +182,11 @@ pub(crate) struct HostState {
     pub(crate) stack_bytes: usize,
     /// Set when a replayed guest diverged from its recording.
     pub(crate) diverged: Option<Divergence>,
+    /// Reads of the virtual WASI clocks so far.
+    pub(crate) clock_reads: u64,
+    /// Unfinished lines the guest wrote to WASI stdout and stderr.
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
 }
 
 impl HostState {
@@ -176,7 +206,34 @@ impl HostState {
             transcript: Vec::new(),
             stack_bytes: 0,
             diverged: None,
+            clock_reads: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
         }
+    }
+
+    /// The unfinished-line buffer of WASI stdout (1) or stderr (other).
+    pub(crate) fn stdio_buffer(&mut self, stream: u32) -> &mut Vec<u8> {
+        if stream == 1 {
+            &mut self.stdout
+        } else {
+            &mut self.stderr
+        }
+    }
+
+    /// Distinguishes the random streams of different calls in one run.
+    pub(crate) fn stream_name(&self) -> &str {
+        &self.stream
+    }
+
+    /// Random draws so far (host `random-u64` and WASI random alike).
+    pub(crate) fn random_draws(&self) -> u64 {
+        self.randoms
+    }
+
+    /// Count one random draw.
+    pub(crate) fn count_random_draw(&mut self) {
+        self.randoms += 1;
     }
 
     /// In replay, the recorded calls the guest did not make.
@@ -193,7 +250,7 @@ impl HostState {
 
     /// Take the next call: computed live, or the recorded one when its
     /// request matches `asked`.
-    fn next(
+    pub(crate) fn next(
         &mut self,
         asked: HostCall,
         live: impl FnOnce(&World, &Self) -> HostCall,
@@ -280,7 +337,7 @@ impl HostState {
         }
     }
 
-    fn log(&mut self, level: Level, mut message: String) -> wasmtime::Result<()> {
+    pub(crate) fn log(&mut self, level: Level, mut message: String) -> wasmtime::Result<()> {
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !message.is_char_boundary(cut) {
@@ -294,8 +351,9 @@ impl HostState {
     }
 }
 
-/// Define `gatehouse:agent/host` in the linker.
+/// Define `gatehouse:agent/host` and the virtual WASI interfaces in the linker.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    crate::wasi::add_to_linker(linker)?;
     // The types interface has no functions; guests import it for its types.
     linker.instance(TYPES_INTERFACE)?;
     let mut host = linker.instance(HOST_INTERFACE)?;

@@ -35,6 +35,7 @@ mod error;
 mod evidence;
 pub mod govern;
 mod imports;
+pub mod lang;
 pub mod learn;
 mod limits;
 mod manifest;
@@ -43,6 +44,7 @@ pub mod packtest;
 pub mod pipeline;
 pub mod replay;
 mod sandbox;
+mod wasi;
 
 pub use cache::wasmtime_version;
 pub use error::{EngineError, GuestError, LoadError};

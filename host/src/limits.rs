@@ -30,7 +30,7 @@ impl Default for Limits {
             fuel: Some(100_000_000),
             memory_bytes: 64 << 20,
             table_elements: 20_000,
-            instances: 16,
+            instances: 64,
             timeout_ms: 1_000,
             output_bytes: 1 << 20,
             host_calls: 1_000,

@@ -67,6 +67,10 @@ pub struct PackMeta {
     /// The cargo package that builds it, for Rust packs.
     #[serde(default, rename = "crate", skip_serializing_if = "Option::is_none")]
     pub krate: Option<String>,
+    /// The language it is written in: `rust`, `python` or `js` (default:
+    /// told by the files, see [`crate::lang::Lang::detect`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// One rule as the manifest lists it.

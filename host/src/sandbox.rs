@@ -676,6 +676,10 @@ where
     let out = f
         .call(&mut *store, params)
         .map_err(|e| classify_error(&e, store, limits, started))?;
+    store
+        .data_mut()
+        .flush_stdio()
+        .map_err(|e| classify_error(&e, store, limits, started))?;
     let size = serde_json::to_vec(&out)
         .map(|v| v.len() as u64)
         .unwrap_or(u64::MAX);
@@ -814,6 +818,9 @@ fn classify(
             Some(("gatehouse:agent/host" | "gatehouse:agent/types", version)) => {
                 check_version(name, import, version)?
             }
+            Some((interface, Some(version))) if version.starts_with("0.2.") => {
+                check_wasi(engine, name, import, interface, &item.ty)?
+            }
             _ => {
                 return Err(LoadError::UnsupportedImport {
                     name: name.to_string(),
@@ -853,6 +860,30 @@ fn classify(
             },
         }),
     }
+}
+
+/// A WASI 0.2 import is admitted when gatehouse's virtual WASI serves the
+/// interface and every function the component takes from it.
+fn check_wasi(
+    engine: &Engine,
+    name: &str,
+    import: &str,
+    interface: &str,
+    item: &ComponentItem,
+) -> Result<(), LoadError> {
+    let unsupported = |what: String| LoadError::UnsupportedImport {
+        name: name.to_string(),
+        import: what,
+    };
+    let served = crate::wasi::served(interface).ok_or_else(|| unsupported(import.to_string()))?;
+    if let ComponentItem::ComponentInstance(instance) = item {
+        for (func, ty) in instance.exports(engine) {
+            if matches!(ty.ty, ComponentItem::ComponentFunc(_)) && !served.contains(&func) {
+                return Err(unsupported(format!("{import}#{func}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn split_versioned(name: &str) -> Option<(&str, Option<&str>)> {

@@ -31,3 +31,9 @@ mod packs;
 mod govern;
 // The learning loop: proposals, pilots, gates, scorecard, the demo.
 mod learn;
+// Python and JavaScript guests: the same rules in every language give the same answers.
+mod conformance;
+// Virtual WASI: served without authority, recorded, replayed; the rest refused.
+mod wasi;
+// The Python and JavaScript templates build and pass out of the box.
+mod templates;

@@ -9,6 +9,7 @@ mod govern;
 mod learn;
 mod pack;
 mod registry;
+mod skill;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -219,6 +220,11 @@ enum Command {
         /// The most days the first pilot may run.
         #[arg(long, default_value_t = 21)]
         days: u32,
+    },
+    /// Scaffold and build Python and JavaScript skills.
+    Skill {
+        #[command(subcommand)]
+        command: skill::SkillCommand,
     },
     /// The pack author's toolkit: new, build, test (with coverage), sign, publish.
     Pack {
@@ -499,6 +505,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             leads_per_day,
             days,
         }),
+        Command::Skill { command } => skill::execute(command),
         Command::Kill { agent, reason } => govern::kill(&data_dir, &agent, &reason, false),
         Command::Revive { agent, reason } => govern::kill(&data_dir, &agent, &reason, true),
         Command::Approvals { command } => govern::approvals(&data_dir, command),

@@ -2,7 +2,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use gatehouse::{EngineOptions, Limits, PackManifest, Sandbox};
+use gatehouse::lang::Lang;
+use gatehouse::{EngineOptions, Kind, Limits, PackManifest, Sandbox};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,7 +14,7 @@ pub enum PackCommand {
     New {
         /// The pack's name (lowercase letters, digits, `-`).
         name: String,
-        /// The language (rust).
+        /// The language: rust, python or js.
         #[arg(long, default_value = "rust")]
         lang: String,
         /// Where to create it (default: ./<name>).
@@ -58,10 +59,13 @@ fn build(dir: &Path) -> Result<(gatehouse::build::Built, PathBuf)> {
     if !dir.join("pack.toml").exists() {
         bail!("`{}` has no pack.toml", dir.display());
     }
-    let built = gatehouse::build::build_crates(&[dir.to_path_buf()], None, None)?
-        .into_iter()
-        .next()
-        .context("nothing built")?;
+    let built = match Lang::detect(dir)? {
+        Lang::Rust => gatehouse::build::build_crates(&[dir.to_path_buf()], None, None)?
+            .into_iter()
+            .next()
+            .context("nothing built")?,
+        lang => gatehouse::lang::build_guest(dir, lang)?,
+    };
     let manifest = built.manifest.clone().context("no manifest written")?;
     println!(
         "{}  {:>9} bytes  {}",
@@ -86,10 +90,19 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
             dir,
             sdk,
         } => {
-            if lang != "rust" {
-                bail!("`--lang {lang}`: this gatehouse scaffolds rust packs");
-            }
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            match Lang::parse(&lang) {
+                Some(Lang::Rust) => {}
+                Some(lang) => {
+                    let files = gatehouse::lang::scaffold(&dir, &name, lang, Kind::Policy)?;
+                    for f in &files {
+                        println!("created {}", f.display());
+                    }
+                    println!("next: gatehouse pack test {}", dir.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                None => bail!("`--lang {lang}`: use rust, python or js"),
+            }
             let sdk = match sdk {
                 Some(s) => s,
                 None => std::fs::canonicalize(
