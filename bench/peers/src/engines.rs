@@ -24,6 +24,7 @@ pub const REGO: &str = "regorus interpreter";
 pub const REGO_RVM: &str = "regorus RVM";
 pub const CEDAR: &str = "cedar-policy";
 pub const EXTISM: &str = "extism, reused plug-in";
+#[cfg(feature = "extism")]
 pub const EXTISM_FRESH: &str = "extism, fresh plug-in";
 
 /// One engine instance, owned by one thread.
@@ -68,10 +69,12 @@ pub struct PackFigures {
 
 /// Everything built once: the guests, the compiled policies, the sandbox.
 pub struct Setup {
+    preinitialize: bool,
     banned: Vec<String>,
     sandbox: Sandbox,
     pack: Guest,
     pack_bytes: Vec<u8>,
+    #[cfg(feature = "extism")]
     extism_wasm: Vec<u8>,
     audit: Arc<gatehouse_store::AuditLog>,
     runs: AtomicU64,
@@ -79,7 +82,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new(root: &Path) -> Result<Self> {
+    pub fn new(root: &Path, preinitialize: bool) -> Result<Self> {
         let data_dir = root.join("bench/brand-safety/data");
         let banned = data::banned_terms(&data_dir)?;
         let out = root.join("target/bench");
@@ -94,19 +97,22 @@ impl Setup {
         let cache = tempfile::tempdir()?;
         let sandbox = Sandbox::new(EngineOptions {
             cache_dir: Some(cache.path().to_path_buf()),
-            preinitialize: true,
+            preinitialize,
             ..Default::default()
         })?;
         let pack = sandbox.load(&pack_bytes, "brand-safety.wasm", Some(Kind::Policy))?;
+        #[cfg(feature = "extism")]
         let extism_wasm = crate::extism_peer::build(root)?;
         let store_dir = tempfile::tempdir()?;
         let store = Arc::new(gatehouse_store::Store::open(store_dir.path())?);
         let audit = Arc::new(gatehouse_store::AuditLog::open(store)?);
         Ok(Self {
+            preinitialize,
             banned,
             sandbox,
             pack,
             pack_bytes,
+            #[cfg(feature = "extism")]
             extism_wasm,
             audit,
             runs: AtomicU64::new(0),
@@ -121,17 +127,19 @@ impl Setup {
         let rego = Arc::new(crate::rego::Policy::new(&rego_text, &self.banned)?);
         let rvm = rego.clone();
         let cedar = Arc::new(crate::cedar::Policy::new(&self.banned)?);
-        let extism = Arc::new(crate::extism_peer::Compiled::new(&self.extism_wasm)?);
-        let extism_fresh = extism.clone();
         let banned = self.banned.clone();
-        Ok(vec![
+        let fresh_note = match self.preinitialize {
+            true => "pooled, pre-initialised",
+            false => "pooled, NOT pre-initialised",
+        };
+        let mut all = vec![
             Factory::new(NATIVE, "", move || {
                 Ok(Box::new(Native::new(&banned)?) as Box<dyn Engine>)
             }),
             Factory::new(REUSED, "", || {
                 Ok(Box::new(Gatehouse::new(self, Mode::Reused)) as Box<dyn Engine>)
             }),
-            Factory::new(FRESH, "pooled, pre-initialised", || {
+            Factory::new(FRESH, fresh_note, || {
                 Ok(Box::new(Gatehouse::new(self, Mode::Fresh)) as Box<dyn Engine>)
             }),
             Factory::new(
@@ -148,13 +156,32 @@ impl Setup {
             Factory::new(CEDAR, crate::cedar::NOTE, move || {
                 Ok(Box::new(cedar.engine()) as Box<dyn Engine>)
             }),
-            Factory::new(EXTISM, "extism 1.30.0, wasmtime 43", move || {
-                Ok(Box::new(extism.reused()?) as Box<dyn Engine>)
-            }),
-            Factory::new(EXTISM_FRESH, "from a compiled plug-in", move || {
-                Ok(Box::new(extism_fresh.fresh()) as Box<dyn Engine>)
-            }),
-        ])
+        ];
+        all.extend(self.extism_factories()?);
+        Ok(all)
+    }
+
+    #[cfg(feature = "extism")]
+    fn extism_factories(&self) -> Result<Vec<Factory<'_>>> {
+        let mut all = Vec::new();
+        let extism = Arc::new(crate::extism_peer::Compiled::new(&self.extism_wasm)?);
+        let extism_fresh = extism.clone();
+        all.push(Factory::new(
+            EXTISM,
+            "extism 1.30.0, wasmtime 43",
+            move || Ok(Box::new(extism.reused()?) as Box<dyn Engine>),
+        ));
+        all.push(Factory::new(
+            EXTISM_FRESH,
+            "from a compiled plug-in",
+            move || Ok(Box::new(extism_fresh.fresh()) as Box<dyn Engine>),
+        ));
+        Ok(all)
+    }
+
+    #[cfg(not(feature = "extism"))]
+    fn extism_factories(&self) -> Result<Vec<Factory<'_>>> {
+        Ok(Vec::new())
     }
 
     /// Compile, pre-initialisation and cached-load figures of the pack.

@@ -2,7 +2,9 @@
 //! one process run (see `bench/brand-safety/data/RULES.md`).
 //!
 //! `scripts/bench.sh` builds and runs it; `scripts/bench.sh --smoke`
-//! checks a few actions per engine without timing anything.
+//! checks a few actions per engine without timing anything; `--only NAME`
+//! runs the engines whose name contains NAME; `--no-preinit` runs
+//! gatehouse without pre-initialisation (to see what it saves).
 //!
 //! Each engine first judges all actions (the smoke mode: the first
 //! [`SMOKE_ACTIONS`]); an engine with any verdict or rule id other than
@@ -14,6 +16,7 @@
 mod cedar;
 mod data;
 mod engines;
+#[cfg(feature = "extism")]
 mod extism_peer;
 mod rego;
 
@@ -56,12 +59,14 @@ fn main() -> std::process::ExitCode {
 fn run() -> Result<bool> {
     let mut smoke = false;
     let mut only: Option<String> = None;
+    let mut preinit = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--smoke" => smoke = true,
             "--only" => only = args.next(),
-            other => bail!("unknown argument `{other}` (use --smoke, --only NAME)"),
+            "--no-preinit" => preinit = false,
+            other => bail!("unknown argument `{other}` (use --smoke, --only NAME, --no-preinit)"),
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -70,7 +75,7 @@ fn run() -> Result<bool> {
     let n = if smoke { SMOKE_ACTIONS } else { records.len() };
     let (records, expected) = (&records[..n], &expected[..n]);
 
-    let setup = engines::Setup::new(&root)?;
+    let setup = engines::Setup::new(&root, preinit)?;
     let mut rows = Vec::new();
     let mut ok = true;
     for factory in setup.factories()? {
@@ -89,6 +94,8 @@ fn run() -> Result<bool> {
             rows.push(measure(&factory, records)?);
         }
     }
+    #[cfg(not(feature = "extism"))]
+    println!("extism: not in this build (built without the `extism` feature)");
     if smoke {
         println!(
             "smoke: {} ({n} actions per engine, no timing)",
