@@ -39,7 +39,6 @@ pub trait Engine {
 pub struct Factory<'a> {
     pub name: String,
     pub note: String,
-    #[expect(clippy::type_complexity, reason = "a boxed constructor")]
     pub make: Box<dyn Fn() -> Result<Box<dyn Engine + 'a>> + Sync + 'a>,
 }
 

@@ -64,7 +64,7 @@ impl Policy {
 fn inputs(records: &[Record]) -> Result<Vec<Value>> {
     records
         .iter()
-        .map(|r| Ok(Value::from_json_str(&serde_json::to_string(r)?)?))
+        .map(|r| Value::from_json_str(&serde_json::to_string(r)?))
         .collect()
 }
 
