@@ -22,14 +22,18 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    pub(crate) fn open(dir: &Path, engine: &Engine) -> Result<Self, EngineError> {
+    /// `preinit`: entries hold pre-initialised code (a key of their own).
+    pub(crate) fn open(dir: &Path, engine: &Engine, preinit: bool) -> Result<Self, EngineError> {
         std::fs::create_dir_all(dir).map_err(|source| EngineError::Cache {
             path: dir.to_path_buf(),
             source,
         })?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            engine_key: engine_fingerprint(engine),
+            engine_key: match preinit {
+                true => format!("{}-preinit", engine_fingerprint(engine)),
+                false => engine_fingerprint(engine),
+            },
         })
     }
 

@@ -42,6 +42,7 @@ mod manifest;
 mod model;
 pub mod packtest;
 pub mod pipeline;
+mod preinit;
 pub mod replay;
 mod sandbox;
 mod wasi;

@@ -43,6 +43,12 @@ pub struct EngineOptions {
     pub max_wasm_stack: usize,
     /// Where compiled code is cached; `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
+    /// Snapshot each component after its `describe` call and run every
+    /// instance from the snapshot, so state built in `describe` (tables,
+    /// automata) is not rebuilt per instance. A component that cannot be
+    /// snapshotted runs as it is. Changes fuel figures, so it is part of
+    /// the [`Sandbox::fingerprint`].
+    pub preinitialize: bool,
 }
 
 impl Default for EngineOptions {
@@ -52,6 +58,7 @@ impl Default for EngineOptions {
             pool_size: 64,
             max_wasm_stack: 512 << 10,
             cache_dir: None,
+            preinitialize: false,
         }
     }
 }
@@ -256,7 +263,7 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         imports::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let cache = match &options.cache_dir {
-            Some(dir) => Some(Cache::open(dir, &engine)?),
+            Some(dir) => Some(Cache::open(dir, &engine, options.preinitialize)?),
             None => None,
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -293,7 +300,12 @@ impl Sandbox {
     /// A fingerprint of the engine configuration and wasmtime version; two
     /// hosts with the same fingerprint produce the same fuel figures.
     pub fn fingerprint(&self) -> String {
-        cache::engine_fingerprint(&self.engine)
+        let base = cache::engine_fingerprint(&self.engine);
+        if self.options.preinitialize {
+            format!("{base}-preinit")
+        } else {
+            base
+        }
     }
 
     /// Check that `limits` fit this engine.
@@ -335,7 +347,12 @@ impl Sandbox {
         let component = match cached {
             Some(c) => c,
             None => {
-                let c = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+                let snapshot = match self.options.preinitialize {
+                    true => self.preinitialize(bytes).ok(),
+                    false => None,
+                };
+                let code = snapshot.as_deref().unwrap_or(bytes);
+                let c = Component::new(&self.engine, code).map_err(|e| LoadError::Invalid {
                     name: name.clone(),
                     reason: first_line(&e),
                 })?;
@@ -529,7 +546,7 @@ impl Sandbox {
         store
     }
 
-    fn arm(store: &mut Store<HostState>, limits: &Limits) -> Result<(), GuestError> {
+    pub(crate) fn arm(store: &mut Store<HostState>, limits: &Limits) -> Result<(), GuestError> {
         store
             .set_fuel(limits.fuel.unwrap_or(u64::MAX))
             .map_err(|e| GuestError::Instantiate {
@@ -568,6 +585,18 @@ impl Sandbox {
         });
         let metering = metering(&mut store, limits, started);
         Metered { result, metering }
+    }
+
+    /// The component's bytes after its `describe` call, snapshotted (what
+    /// [`EngineOptions::preinitialize`] runs); `Err` says why it cannot be.
+    pub fn preinitialize(&self, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+        check_header(bytes, "component")?;
+        crate::preinit::snapshot(&self.engine, &self.linker, bytes).map_err(|reason| {
+            LoadError::Invalid {
+                name: "component".into(),
+                reason,
+            }
+        })
     }
 
     /// Compile a component without loading it, returning the time taken in
@@ -799,7 +828,7 @@ fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
 }
 
 /// Which world a compiled component implements; its imports are checked.
-fn classify(
+pub(crate) fn classify(
     engine: &Engine,
     component: &Component,
     name: &str,

@@ -186,3 +186,52 @@ fn compiled_code_is_cached_and_keyed_by_hash() {
     );
     assert_eq!(m.result, Ok(Verdict::Allow));
 }
+
+#[test]
+fn preinitialised_guests_judge_as_before_and_keep_their_limits() {
+    let plain = sandbox();
+    let pre = gatehouse::Sandbox::new(gatehouse::EngineOptions {
+        preinitialize: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_ne!(plain.fingerprint(), pre.fingerprint());
+    let bytes = std::fs::read(&guests().hostile).unwrap();
+    let snapshot = pre.preinitialize(&bytes).unwrap();
+    assert_ne!(snapshot, bytes, "a snapshot is a new component");
+    let a = load(&plain, &guests().hostile, Kind::Policy);
+    let b = load(&pre, &guests().hostile, Kind::Policy);
+    // Same identity: the hash is of the component as given.
+    assert_eq!(a.hash, b.hash);
+    assert_eq!(a.describe, b.describe);
+    let limits = Limits {
+        fuel: Some(50_000_000),
+        timeout_ms: 200,
+        ..Limits::default()
+    };
+    for kind in ["behave", "loop", "memory", "panic", "deny-silently"] {
+        let x = plain.validate(&a, &generic(kind), &ctx(), empty_world(), &limits);
+        let y = pre.validate(&b, &generic(kind), &ctx(), empty_world(), &limits);
+        assert_eq!(
+            std::mem::discriminant(&x.result),
+            std::mem::discriminant(&y.result),
+            "`{kind}`: {:?} vs {:?}",
+            x.result,
+            y.result
+        );
+        if let (Ok(vx), Ok(vy)) = (&x.result, &y.result) {
+            assert_eq!(vx, vy, "`{kind}`");
+        }
+        if let (Err(ex), Err(ey)) = (&x.result, &y.result) {
+            assert_eq!(
+                std::mem::discriminant(ex),
+                std::mem::discriminant(ey),
+                "`{kind}`: {ex} vs {ey}"
+            );
+        }
+    }
+    // A brand pack with its manifest's configuration, too.
+    let brand = gatehouse::load_pack(&pre, &guests().brand_manifest).unwrap();
+    let plain_brand = gatehouse::load_pack(&plain, &guests().brand_manifest).unwrap();
+    assert_eq!(brand.describe, plain_brand.describe);
+}
