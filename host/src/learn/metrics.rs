@@ -383,7 +383,12 @@ pub fn records(
             fields.extend(f.upper.map(|v| field("upper", v.to_string())));
             fields.extend(config.iter().cloned());
             out.push(crate::Evidence {
-                id: format!("metric/{metric}/{}/{segment}", &key[..key.len().min(16)]),
+                // The key is the skill's hash and its configuration's: name
+                // both, shortly, so two configurations never share an id.
+                id: format!(
+                    "metric/{metric}/{}/{segment}",
+                    &blake3::hash(key.as_bytes()).to_hex()[..16]
+                ),
                 collection: "metrics".to_string(),
                 partition: partition.to_string(),
                 fields,
