@@ -1,8 +1,9 @@
 //! Small helpers that make packs and skills short to write.
 
 use crate::types::{
-    Action, ActionKind, Consent, Email, Finding, Money, PackInfo, Recipient, RuleInfo, RunContext,
-    Severity, SkillInfo, Sms, Span, Verdict,
+    Action, ActionKind, Channel, Consent, ConsentKind, Criterion, Email, Finding, Money, PackInfo,
+    Purpose, Recipient, Relationship, RuleInfo, RunContext, Sender, Severity, SkillInfo, Sms, Span,
+    Subject, Timestamp, Verdict,
 };
 
 impl PackInfo {
@@ -22,6 +23,25 @@ impl PackInfo {
             id: id.to_string(),
             severity,
             description: description.to_string(),
+            citation: None,
+        });
+        self
+    }
+
+    /// Add a rule that applies a law or rule book, cited as `citation`
+    /// (e.g. `15 U.S.C. 7704(a)(3)`).
+    pub fn cited_rule(
+        mut self,
+        id: &str,
+        severity: Severity,
+        citation: &str,
+        description: &str,
+    ) -> Self {
+        self.rules.push(RuleInfo {
+            id: id.to_string(),
+            severity,
+            description: description.to_string(),
+            citation: Some(citation.to_string()),
         });
         self
     }
@@ -47,7 +67,21 @@ impl Finding {
             message: message.into(),
             evidence: Vec::new(),
             location: None,
+            citation: None,
+            fix: None,
         }
+    }
+
+    /// Name the law or rule the finding applies (e.g. `CASL s. 6(2)(c)`).
+    pub fn citing(mut self, citation: &str) -> Self {
+        self.citation = Some(citation.to_string());
+        self
+    }
+
+    /// Say what edit a modification made for this finding.
+    pub fn fixed(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 
     /// Point at `text[start..]` of `field`: the excerpt is the offending
@@ -167,48 +201,123 @@ impl Judge {
 }
 
 impl Recipient {
-    /// A recipient known only by contact id; the host fills in the facts.
+    /// A recipient known only by contact id; the host fills in the facts
+    /// (until then: no consent, no relationship, no time zone).
     pub fn contact(contact_id: &str) -> Self {
         Self {
             contact_id: contact_id.to_string(),
             address: String::new(),
             region: String::new(),
             country: String::new(),
-            consent: Consent::Unknown,
+            consent: Consent::none(Channel::Email),
             lawful_basis: None,
-            utc_offset_minutes: 0,
+            relationship: Relationship {
+                last_purchase_at: None,
+                last_inquiry_at: None,
+            },
+            time_zone: String::new(),
             first_contact: true,
         }
     }
 }
 
+impl Consent {
+    /// No consent on record for `channel`.
+    pub fn none(channel: Channel) -> Self {
+        Self {
+            kind: ConsentKind::None,
+            channel,
+            purposes: Vec::new(),
+            obtained_at: None,
+            expires_at: None,
+            withdrawn_at: None,
+            evidence: None,
+        }
+    }
+
+    /// True when this consent is in force at `at` for `purpose`: its kind
+    /// is neither `none` nor `withdrawn`, it covers the purpose, and it has
+    /// not lapsed.
+    pub fn covers(&self, purpose: Purpose, at: Timestamp) -> bool {
+        !matches!(self.kind, ConsentKind::None | ConsentKind::Withdrawn)
+            && self.purposes.contains(&purpose)
+            && self.expires_at.is_none_or(|end| at < end)
+    }
+}
+
+impl Sender {
+    /// A sender known by nothing yet: the host stamps the profile bound to
+    /// the sending agent over it.
+    pub fn unstamped() -> Self {
+        Self {
+            profile: String::new(),
+            brand: String::new(),
+            legal_name: String::new(),
+            from_name: String::new(),
+            from_address: String::new(),
+            sms_sender_id: String::new(),
+            postal_address: None,
+            contact: None,
+            unsubscribe: None,
+            sms_opt_out: None,
+            disclosures: Vec::new(),
+            regimes: Vec::new(),
+        }
+    }
+}
+
+impl Criterion {
+    /// A criterion about the person (their own data).
+    pub fn person(attribute: &str, value: &str) -> Self {
+        Self {
+            about: Subject::Person,
+            attribute: attribute.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    /// A criterion about the person's organisation (firmographics).
+    pub fn organisation(attribute: &str, value: &str) -> Self {
+        Self {
+            about: Subject::Organisation,
+            attribute: attribute.to_string(),
+            value: value.to_string(),
+        }
+    }
+}
+
 impl Action {
-    /// An email action with an empty sender, no cost and no evidence.
-    pub fn email(id: &str, to: Recipient, subject: &str, body: &str) -> Self {
+    /// An email action sent now, with an unstamped sender, no cost, no
+    /// evidence and no targeting.
+    pub fn email(id: &str, to: Recipient, purpose: Purpose, subject: &str, body: &str) -> Self {
         Self::new(
             id,
             ActionKind::Email(Email {
                 to,
-                from_name: String::new(),
-                from_address: String::new(),
+                sender: Sender::unstamped(),
                 reply_to: None,
                 subject: subject.to_string(),
                 body: body.to_string(),
-                unsubscribe_url: None,
+                unsubscribe: None,
                 postal_address: None,
-                commercial: true,
+                purpose,
+                send_at: None,
+                targeting: Vec::new(),
             }),
         )
     }
 
-    /// A text message action.
-    pub fn sms(id: &str, to: Recipient, sender: &str, body: &str) -> Self {
+    /// A text message action sent now, with an unstamped sender.
+    pub fn sms(id: &str, to: Recipient, purpose: Purpose, body: &str) -> Self {
         Self::new(
             id,
             ActionKind::Sms(Sms {
                 to,
-                sender: sender.to_string(),
+                sender: Sender::unstamped(),
                 body: body.to_string(),
+                purpose,
+                send_at: None,
+                targeting: Vec::new(),
             }),
         )
     }
@@ -240,6 +349,53 @@ impl Action {
     /// The email, if this is an email action (alias of [`Action::email_ref`]).
     pub fn as_email(&self) -> Option<&Email> {
         self.email_ref()
+    }
+
+    /// When a message is to be sent: its `send-at`, else `now`; `None` for
+    /// actions that are not messages.
+    pub fn send_time(&self, now: Timestamp) -> Option<Timestamp> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(e.send_at.unwrap_or(now)),
+            ActionKind::Sms(s) => Some(s.send_at.unwrap_or(now)),
+            _ => None,
+        }
+    }
+
+    /// A message's purpose; `None` for actions that are not messages.
+    pub fn purpose(&self) -> Option<Purpose> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(e.purpose),
+            ActionKind::Sms(s) => Some(s.purpose),
+            _ => None,
+        }
+    }
+
+    /// A message's sender profile; `None` for actions that are not messages.
+    pub fn sender(&self) -> Option<&Sender> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(&e.sender),
+            ActionKind::Sms(s) => Some(&s.sender),
+            _ => None,
+        }
+    }
+
+    /// The criteria that picked the recipients (messages and audiences).
+    pub fn targeting(&self) -> &[Criterion] {
+        match &self.kind {
+            ActionKind::Email(e) => &e.targeting,
+            ActionKind::Sms(s) => &s.targeting,
+            ActionKind::Audience(a) => &a.targeting,
+            _ => &[],
+        }
+    }
+
+    /// Reschedule a message to `at` (no effect on other actions).
+    pub fn reschedule(&mut self, at: Timestamp) {
+        match &mut self.kind {
+            ActionKind::Email(e) => e.send_at = Some(at),
+            ActionKind::Sms(s) => s.send_at = Some(at),
+            _ => {}
+        }
     }
 
     /// The recipient, for actions sent to one person.

@@ -5,7 +5,7 @@
 //! the calls are answered by the [`MockHost`](crate::testing::MockHost)
 //! installed on the current thread.
 
-use crate::types::{Evidence, Field, HostError, Level, Query, Timestamp};
+use crate::types::{Evidence, Field, HostError, Level, LocalTime, Query, Timestamp};
 
 #[cfg(target_arch = "wasm32")]
 use crate::policy_bindings::gatehouse::agent::host as imports;
@@ -74,6 +74,38 @@ pub fn config(key: &str) -> Option<String> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         crate::testing::with_mock(|m| m.config_value(key))
+    }
+}
+
+/// The wall clock in IANA time zone `zone` at `at`, daylight saving time
+/// included (the host's time zone database; the run records its version).
+pub fn to_local(zone: &str, at: Timestamp) -> Result<LocalTime, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        imports::to_local(zone, at)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::with_mock(|m| m.to_local(zone, at))
+    }
+}
+
+/// The first instant at or after `after` at which the wall clock in `zone`
+/// reads `hour:minute` (a time skipped by a daylight saving change is
+/// shifted forward by the gap).
+pub fn next_local(
+    zone: &str,
+    after: Timestamp,
+    hour: u8,
+    minute: u8,
+) -> Result<Timestamp, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        imports::next_local(zone, after, hour, minute)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::with_mock(|m| m.next_local(zone, after, hour, minute))
     }
 }
 

@@ -31,7 +31,7 @@
 //! // In the pack crate: gatehouse_guest::export_policy!(Shout);
 //!
 //! // Tested natively, no wasm needed:
-//! let action = Action::email("a-1", Recipient::contact("c-1"), "HELLO ALL", "Hi");
+//! let action = Action::email("a-1", Recipient::contact("c-1"), Purpose::Commercial, "HELLO ALL", "Hi");
 //! assert!(matches!(Shout::validate(action, RunContext::for_test()), Verdict::Deny(_)));
 //! ```
 //!
@@ -75,8 +75,8 @@ pub mod skill_bindings {
         export_macro_name: "__export_skill_world",
         default_bindings_module: "gatehouse_guest::skill_bindings",
         with: {
-            "gatehouse:agent/types@0.1.0": crate::policy_bindings::gatehouse::agent::types,
-            "gatehouse:agent/host@0.1.0": crate::policy_bindings::gatehouse::agent::host,
+            "gatehouse:agent/types@0.2.0": crate::policy_bindings::gatehouse::agent::types,
+            "gatehouse:agent/host@0.2.0": crate::policy_bindings::gatehouse::agent::host,
         },
     });
 }
@@ -93,9 +93,10 @@ pub const SDK_VERSION: &str = concat!("gatehouse-guest ", env!("CARGO_PKG_VERSIO
 pub mod prelude {
     pub use crate::host;
     pub use crate::types::{
-        Action, ActionKind, AdBudgetChange, AudienceOperation, AudienceUpdate, Consent, Email,
-        Evidence, Field, Finding, GenericAction, HostError, Level, Modification, Money, PackInfo,
-        Query, Recipient, RuleInfo, RunContext, Severity, SkillError, SkillInfo, Sms, Span,
+        Action, ActionKind, AdBudgetChange, AudienceOperation, AudienceUpdate, Channel, Consent,
+        ConsentKind, Criterion, Email, Evidence, Field, Finding, GenericAction, HostError, Level,
+        LocalTime, Modification, Money, PackInfo, Purpose, Query, Recipient, Relationship,
+        RuleInfo, RunContext, Sender, Severity, SkillError, SkillInfo, Sms, Span, Subject,
         Timestamp, Verdict,
     };
     pub use crate::{Judge, Policy, SDK_VERSION, Skill};
@@ -104,7 +105,7 @@ pub mod prelude {
 /// Export a type implementing [`Policy`] as the pack's component exports.
 ///
 /// Expands only on wasm32: native builds (unit tests) call the trait
-/// directly, and export names like `gatehouse:agent/policy@0.1.0#validate`
+/// directly, and export names like `gatehouse:agent/policy@0.2.0#validate`
 /// cannot be linked into a native library.
 ///
 /// ```ignore

@@ -16,7 +16,9 @@
 
 use std::cell::RefCell;
 
-use crate::types::{Evidence, Field, Finding, HostError, Level, Query, Timestamp, Verdict};
+use crate::types::{
+    Evidence, Field, Finding, HostError, Level, LocalTime, Query, Timestamp, Verdict,
+};
 
 /// Answers host imports in native tests: fixed time, a seeded counter for
 /// randomness, configuration values, evidence records and a captured log.
@@ -136,6 +138,31 @@ impl MockHost {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn to_local(&self, zone: &str, at: Timestamp) -> Result<LocalTime, HostError> {
+        gatehouse_zone::to_local(zone, at)
+            .map(|t| LocalTime {
+                year: t.year,
+                month: t.month,
+                day: t.day,
+                hour: t.hour,
+                minute: t.minute,
+                weekday: t.weekday,
+                utc_offset_minutes: t.utc_offset_minutes,
+            })
+            .map_err(|e| HostError::InvalidRequest(e.to_string()))
+    }
+
+    pub(crate) fn next_local(
+        &self,
+        zone: &str,
+        after: Timestamp,
+        hour: u8,
+        minute: u8,
+    ) -> Result<Timestamp, HostError> {
+        gatehouse_zone::next_local(zone, after, hour, minute)
+            .map_err(|e| HostError::InvalidRequest(e.to_string()))
     }
 
     pub(crate) fn log(&mut self, level: Level, msg: &str) {
