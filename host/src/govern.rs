@@ -437,23 +437,35 @@ impl Governor {
                 format!("cites evidence `{id}`, which was not retrieved in this run"),
             ));
         }
-        // 4. quiet hours (no counter needed)
+        // 4. quiet hours at the message's send time (a rescheduled message
+        // is judged when it goes out), in the recipient's time zone with
+        // daylight saving time (no counter needed)
+        let send_at = action.send_time(now).unwrap_or(now);
         if let (ActionKind::Sms(s), Some(h)) = (&action.kind, &rules.sms_hours) {
-            let local_ms = now + i64::from(s.to.utc_offset_minutes) * 60_000;
-            let hour = local_ms.rem_euclid(DAY_MS) / 3_600_000;
-            if hour < i64::from(h.from) || hour >= i64::from(h.to) {
+            let local = match gatehouse_zone::to_local(&s.to.time_zone, send_at) {
+                Ok(local) => local,
+                Err(e) => {
+                    return Verdict::Block(finding(
+                        "govern.quiet-hours",
+                        Severity::High,
+                        format!("no local time for `{}`: {e}", s.to.contact_id),
+                    ));
+                }
+            };
+            if local.hour < h.from || local.hour >= h.to {
                 return Verdict::Block(finding(
                     "govern.quiet-hours",
                     Severity::High,
                     format!(
-                        "it is {hour:02}:xx for `{}`; SMS only {:02}:00–{:02}:00 local time",
-                        s.to.contact_id, h.from, h.to
+                        "it is {:02}:{:02} in {} for `{}` at send time; SMS only {:02}:00–{:02}:00 local time",
+                        local.hour, local.minute, s.to.time_zone, s.to.contact_id, h.from, h.to
                     ),
                 ));
             }
         }
         // 4–5. frequency and budgets, reserved together
-        let day = now.div_euclid(DAY_MS);
+        // Daily caps count a message on the (UTC) day it goes out.
+        let day = send_at.div_euclid(DAY_MS);
         let mut keys: Vec<(String, u64, u64, Option<u64>)> = Vec::new();
         let cap = match &action.kind {
             ActionKind::Email(_) => rules.email_per_contact.as_ref(),

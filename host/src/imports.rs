@@ -3,7 +3,7 @@
 
 use crate::evidence::Dataset;
 use crate::limits::{LimitError, Limiter, Limits};
-use crate::model::{Evidence, HostError, Level, Query, Timestamp};
+use crate::model::{Evidence, HostError, Level, LocalTime, Query, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,10 +14,10 @@ use wasmtime::component::Linker;
 pub const MAX_LOG_LINE: usize = 4096;
 
 /// The import interface gatehouse provides, with the version it implements.
-pub const HOST_INTERFACE: &str = "gatehouse:agent/host@0.1.0";
+pub const HOST_INTERFACE: &str = concat!("gatehouse:agent/host@", crate::wit_version!());
 
 /// The types interface, imported by guests for its type definitions.
-pub const TYPES_INTERFACE: &str = "gatehouse:agent/types@0.1.0";
+pub const TYPES_INTERFACE: &str = concat!("gatehouse:agent/types@", crate::wit_version!());
 
 /// One host import call and the answer the guest got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -54,6 +54,29 @@ pub enum HostCall {
         level: Level,
         /// The line (cut at [`MAX_LOG_LINE`] bytes).
         message: String,
+    },
+    /// `to-local(zone, at)`: the wall clock in a time zone.
+    ToLocal {
+        /// The IANA zone asked for.
+        zone: String,
+        /// The instant.
+        at: Timestamp,
+        /// The answer.
+        answer: Result<LocalTime, HostError>,
+    },
+    /// `next-local(zone, after, hour, minute)`: the next instant the wall
+    /// clock reads a time.
+    NextLocal {
+        /// The IANA zone asked for.
+        zone: String,
+        /// The earliest instant.
+        after: Timestamp,
+        /// The hour asked for.
+        hour: u8,
+        /// The minute asked for.
+        minute: u8,
+        /// The answer.
+        answer: Result<Timestamp, HostError>,
     },
     /// `wasi:clocks/wall-clock.now` (virtual WASI).
     WallClock {
@@ -138,6 +161,14 @@ impl HostCall {
             Self::RandomU64 { .. } => "random-u64()".to_string(),
             Self::Config { key, .. } => format!("config({key:?})"),
             Self::Log { level, message } => format!("log({level:?}, {message:?})"),
+            Self::ToLocal { zone, at, .. } => format!("to-local({zone:?}, {at})"),
+            Self::NextLocal {
+                zone,
+                after,
+                hour,
+                minute,
+                ..
+            } => format!("next-local({zone:?}, {after}, {hour:02}:{minute:02})"),
             Self::WallClock { .. } => "wasi:clocks/wall-clock.now()".to_string(),
             Self::MonotonicClock { .. } => "wasi:clocks/monotonic-clock.now()".to_string(),
             Self::RandomBytes { len, .. } => format!("wasi:random({len} bytes)"),
@@ -153,6 +184,25 @@ impl HostCall {
             | (Self::MonotonicClock { .. }, Self::MonotonicClock { .. }) => true,
             (Self::RandomBytes { len: a, .. }, Self::RandomBytes { len: b, .. }) => a == b,
             (Self::Config { key: a, .. }, Self::Config { key: b, .. }) => a == b,
+            (Self::ToLocal { zone: a, at: x, .. }, Self::ToLocal { zone: b, at: y, .. }) => {
+                a == b && x == y
+            }
+            (
+                Self::NextLocal {
+                    zone: a,
+                    after: x,
+                    hour: h,
+                    minute: m,
+                    ..
+                },
+                Self::NextLocal {
+                    zone: b,
+                    after: y,
+                    hour: i,
+                    minute: n,
+                    ..
+                },
+            ) => a == b && x == y && h == i && m == n,
             (
                 Self::Log {
                     level: a,
@@ -337,6 +387,55 @@ impl HostState {
         }
     }
 
+    fn to_local(
+        &mut self,
+        zone: String,
+        at: Timestamp,
+    ) -> wasmtime::Result<Result<LocalTime, HostError>> {
+        let asked = HostCall::ToLocal {
+            zone: zone.clone(),
+            at,
+            answer: Err(HostError::InvalidRequest(String::new())),
+        };
+        match self.next(asked, |_, _| HostCall::ToLocal {
+            answer: gatehouse_zone::to_local(&zone, at)
+                .map(LocalTime::from)
+                .map_err(|e| HostError::InvalidRequest(e.to_string())),
+            zone,
+            at,
+        })? {
+            HostCall::ToLocal { answer, .. } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
+    }
+
+    fn next_local(
+        &mut self,
+        zone: String,
+        after: Timestamp,
+        hour: u8,
+        minute: u8,
+    ) -> wasmtime::Result<Result<Timestamp, HostError>> {
+        let asked = HostCall::NextLocal {
+            zone: zone.clone(),
+            after,
+            hour,
+            minute,
+            answer: Err(HostError::InvalidRequest(String::new())),
+        };
+        match self.next(asked, |_, _| HostCall::NextLocal {
+            answer: gatehouse_zone::next_local(&zone, after, hour, minute)
+                .map_err(|e| HostError::InvalidRequest(e.to_string())),
+            zone,
+            after,
+            hour,
+            minute,
+        })? {
+            HostCall::NextLocal { answer, .. } => Ok(answer),
+            _ => Err(wasmtime::Error::msg("host call kind mismatch")),
+        }
+    }
+
     pub(crate) fn log(&mut self, level: Level, mut message: String) -> wasmtime::Result<()> {
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
@@ -372,6 +471,19 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "config",
         |mut cx: StoreContextMut<'_, HostState>, (key,): (String,)| {
             Ok((cx.data_mut().config(key)?,))
+        },
+    )?;
+    host.func_wrap(
+        "to-local",
+        |mut cx: StoreContextMut<'_, HostState>, (zone, at): (String, Timestamp)| {
+            Ok((cx.data_mut().to_local(zone, at)?,))
+        },
+    )?;
+    host.func_wrap(
+        "next-local",
+        |mut cx: StoreContextMut<'_, HostState>,
+         (zone, after, hour, minute): (String, Timestamp, u8, u8)| {
+            Ok((cx.data_mut().next_local(zone, after, hour, minute)?,))
         },
     )?;
     host.func_wrap(

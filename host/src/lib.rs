@@ -18,7 +18,8 @@
 //! let brand = sandbox.load_file("brand.wasm".as_ref(), Some(Kind::Policy))?;
 //! let ctx: gatehouse::RunContext = serde_json::from_str(&std::fs::read_to_string("context.json")?)?;
 //! let dataset = Arc::new(Dataset::load("crm.json".as_ref())?);
-//! let env = pipeline::Live::new(&ctx, dataset);
+//! let senders = Arc::new(gatehouse::Senders::load("senders.toml".as_ref())?);
+//! let env = pipeline::Live::new(&ctx, dataset, senders);
 //! let report = pipeline::run(&sandbox, &skill, &[brand], &ctx, &env, &Limits::default());
 //! for d in &report.decisions {
 //!     println!("{} -> {}", d.action.id, d.outcome);
@@ -27,6 +28,16 @@
 //! ```
 
 #![deny(missing_docs)]
+
+/// The version of the WIT package `gatehouse:agent` this host implements
+/// (`wit/agent.wit`), as a literal so interface names can be built from it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! wit_version {
+    () => {
+        "0.2.0"
+    };
+}
 
 pub mod audit;
 pub mod build;
@@ -45,6 +56,8 @@ pub mod pipeline;
 mod preinit;
 pub mod replay;
 mod sandbox;
+mod senders;
+pub mod stamp;
 mod wasi;
 
 pub use cache::wasmtime_version;
@@ -57,3 +70,4 @@ pub use model::*;
 pub use sandbox::{
     Describe, EngineOptions, Guest, Kind, Metered, Metering, PolicySession, Sandbox, WIT_VERSION,
 };
+pub use senders::{Senders, SendersError};

@@ -14,10 +14,10 @@ use crate::error::GuestError;
 use crate::evidence::Dataset;
 use crate::imports::{Answers, World};
 use crate::limits::Limits;
-use crate::model::{
-    Action, ActionKind, Consent, Finding, RunContext, Severity, SkillError, Verdict,
-};
+use crate::model::{Action, Finding, RunContext, Severity, SkillError, Verdict};
 use crate::sandbox::{Guest, Metering, Sandbox};
+use crate::senders::Senders;
+use crate::stamp::{self, StampError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -154,6 +154,11 @@ pub struct RunReport {
     pub context: RunContext,
     /// The engine's fingerprint (configuration and wasmtime version).
     pub engine: String,
+    /// The version of the IANA time zone database that answered local-time
+    /// questions (`host.to-local`, quiet hours); empty in runs recorded
+    /// before gatehouse recorded it.
+    #[serde(default)]
+    pub tzdb: String,
     /// The packs judging, in order.
     pub packs: Vec<ComponentRef>,
     /// The act stage, when a skill ran.
@@ -186,7 +191,7 @@ pub trait Environment {
     /// The answers for one guest call.
     fn answers(&self, site: CallSite<'_>) -> Answers;
     /// Stamp the action's recipient facts, or refuse an unknown recipient.
-    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient>;
+    fn stamp(&self, action: &mut Action) -> Result<(), StampError>;
 
     /// Learn what the act stage did (the skill and the host calls it
     /// made), for the govern stage. Default: nothing.
@@ -196,27 +201,29 @@ pub trait Environment {
     fn govern(&self, _ctx: &RunContext, _decision: &mut Decision) {}
 }
 
-/// The live world: a dataset, the run's partition, clock and seed.
+/// The live world: a dataset, the sender profiles, the run's partition,
+/// clock and seed.
 #[derive(Clone)]
 pub struct Live {
     world: World,
-    stamp_from: Option<Arc<Dataset>>,
+    stamp_from: Option<(Arc<Dataset>, Arc<Senders>)>,
     governor: Option<Arc<crate::govern::Governor>>,
 }
 
 impl Live {
-    /// A live run: guests retrieve from `dataset` (in the run's partition)
-    /// and recipient facts are stamped from it.
-    pub fn new(ctx: &RunContext, dataset: Arc<Dataset>) -> Self {
+    /// A live run: guests retrieve from `dataset` (in the run's partition),
+    /// recipient facts are stamped from it and senders from `senders`.
+    pub fn new(ctx: &RunContext, dataset: Arc<Dataset>, senders: Arc<Senders>) -> Self {
         Self {
             world: World::new(dataset.clone(), &ctx.partition, ctx.now, &ctx.run_id),
-            stamp_from: Some(dataset),
+            stamp_from: Some((dataset, senders)),
             governor: None,
         }
     }
 
-    /// Offline checking of given actions: recipient facts are taken as
-    /// written in the actions, and guests retrieve from `dataset`.
+    /// Offline checking of given actions: recipient facts and senders are
+    /// taken as written in the actions (which must state them), and guests
+    /// retrieve from `dataset`.
     pub fn unstamped(ctx: &RunContext, dataset: Arc<Dataset>) -> Self {
         Self {
             world: World::new(dataset, &ctx.partition, ctx.now, &ctx.run_id),
@@ -251,10 +258,10 @@ impl Environment for Live {
         Answers::Live(self.world.clone())
     }
 
-    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient> {
+    fn stamp(&self, action: &mut Action) -> Result<(), StampError> {
         match &self.stamp_from {
-            Some(dataset) => stamp_recipient(action, dataset),
-            None => Ok(()),
+            Some((dataset, senders)) => stamp::stamp(action, dataset, senders),
+            None => stamp::check_given(action),
         }
     }
 }
@@ -346,6 +353,7 @@ pub fn validate_all(
     RunReport {
         context: ctx.clone(),
         engine: sandbox.fingerprint(),
+        tzdb: gatehouse_zone::TZDB_VERSION.to_string(),
         packs: packs.iter().map(ComponentRef::of).collect(),
         act: None,
         decisions,
@@ -527,62 +535,4 @@ fn check_modification(original: &Action, verdict: &Verdict) -> Result<(), String
         return Err("a modification came without a finding".to_string());
     }
     Ok(())
-}
-
-/// Overwrite an action's recipient facts from the system of record, so
-/// packs can trust them whatever the skill wrote.
-pub fn stamp_recipient(action: &mut Action, dataset: &Dataset) -> Result<(), UnknownRecipient> {
-    let channel = match &action.kind {
-        ActionKind::Email(_) => "email",
-        ActionKind::Sms(_) => "sms",
-        _ => return Ok(()),
-    };
-    let Some(r) = action.recipient_mut() else {
-        return Ok(());
-    };
-    let Some(contact) = dataset.get("contacts", &r.contact_id) else {
-        return Err(UnknownRecipient {
-            contact_id: r.contact_id.clone(),
-        });
-    };
-    let field = |name: &str| contact.get(name).map(str::to_string);
-    r.address = field(if channel == "email" { "email" } else { "phone" }).unwrap_or_default();
-    r.region = contact.partition.clone();
-    r.country = field("country").unwrap_or_default();
-    r.consent = match contact.get(&format!("consent_{channel}")) {
-        Some("granted" | "true" | "yes") => Consent::Granted,
-        Some("denied" | "false" | "no") => Consent::Denied,
-        _ => Consent::Unknown,
-    };
-    r.lawful_basis = field("lawful_basis");
-    r.utc_offset_minutes = contact
-        .get("utc_offset_minutes")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let id = r.contact_id.clone();
-    r.first_contact = !dataset
-        .find("history", "contact_id", &id)
-        .any(|h| h.get("channel") == Some(channel));
-    Ok(())
-}
-
-/// An action names a recipient the system of record does not know.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownRecipient {
-    /// The contact id the action named.
-    pub contact_id: String,
-}
-
-impl UnknownRecipient {
-    /// The finding that blocks the action.
-    pub fn finding(&self) -> Finding {
-        Finding::new(
-            "gatehouse.unknown-recipient",
-            Severity::Critical,
-            format!(
-                "recipient `{}` is not in the system of record",
-                self.contact_id
-            ),
-        )
-    }
 }

@@ -11,8 +11,9 @@
 use crate::imports::Answers;
 use crate::limits::Limits;
 use crate::model::Action;
-use crate::pipeline::{self, CallSite, Decision, Environment, RunReport, UnknownRecipient};
+use crate::pipeline::{self, CallSite, Decision, Environment, RunReport};
 use crate::sandbox::{Guest, Metering, Sandbox};
+use crate::stamp::StampError;
 use serde::{Deserialize, Serialize};
 
 /// The schema version of [`RunRecord`].
@@ -113,23 +114,22 @@ impl Environment for Recorded<'_> {
         Answers::Recorded(calls.unwrap_or_default())
     }
 
-    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient> {
+    fn stamp(&self, action: &mut Action) -> Result<(), StampError> {
         let Some(recorded) = self.decision(&action.id) else {
             return Ok(());
         };
-        if recorded
+        if let Some(f) = recorded
             .findings
             .iter()
-            .any(|f| f.rule == "gatehouse.unknown-recipient")
+            .find(|f| StampError::is_stamp_rule(&f.rule))
         {
-            let contact_id = action
-                .recipient()
-                .map(|r| r.contact_id.clone())
-                .unwrap_or_default();
-            return Err(UnknownRecipient { contact_id });
+            return Err(StampError::Recorded(f.clone()));
         }
         if let (Some(to), Some(facts)) = (action.recipient_mut(), recorded.action.recipient()) {
             *to = facts.clone();
+        }
+        if let (Some(sender), Some(stamped)) = (action.sender_mut(), recorded.action.sender()) {
+            *sender = stamped.clone();
         }
         Ok(())
     }
@@ -252,6 +252,13 @@ fn metering_difference(what: &str, a: &Metering, b: &Metering) -> Option<String>
 
 /// The first difference between a recorded and a replayed run.
 pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
+    if a.context != b.context {
+        return Some(format!(
+            "context: recorded {}, replayed {}",
+            json(&a.context),
+            json(&b.context)
+        ));
+    }
     if a.packs != b.packs {
         return Some(format!(
             "packs: recorded {}, replayed {}",
@@ -340,13 +347,6 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
                 json(&y.governance)
             ));
         }
-        if x.governance != y.governance {
-            return Some(format!(
-                "action `{id}`: governance recorded {}, replayed {}",
-                json(&x.governance),
-                json(&y.governance)
-            ));
-        }
         if x.final_action != y.final_action || x.fail_closed != y.fail_closed {
             return Some(format!(
                 "action `{id}`: final action or fail-closed flag differs"
@@ -402,7 +402,7 @@ impl Environment for Rejudge<'_> {
         Answers::Live(self.world.clone())
     }
 
-    fn stamp(&self, action: &mut Action) -> Result<(), UnknownRecipient> {
+    fn stamp(&self, action: &mut Action) -> Result<(), StampError> {
         self.recorded.stamp(action)
     }
 }

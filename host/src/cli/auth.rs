@@ -79,7 +79,7 @@ pub fn authorize(store: &Store, role: Role, to: &str) -> Result<String> {
 
 fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
     AuditLog::open(store.clone())?.append(&[NewEntry {
-        at_ms: super::now_ms(),
+        at_ms: super::now_ms()?,
         kind: kind.to_string(),
         run_id: None,
         body,
@@ -90,7 +90,7 @@ fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> 
 /// Run a principal command.
 pub fn execute(data_dir: &Path, command: PrincipalCommand) -> Result<ExitCode> {
     let store = Arc::new(Store::open(data_dir)?);
-    let now = super::now_ms();
+    let now = super::now_ms()?;
     match command {
         PrincipalCommand::Add { name, roles } => {
             let who = authorize(&store, Role::Admin, "add principals")?;

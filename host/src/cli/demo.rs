@@ -50,7 +50,7 @@ impl Rng {
     fn unit(&mut self) -> f64 {
         self.0.unit()
     }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[(self.0.next_u64() % items.len() as u64) as usize]
     }
 }
@@ -141,7 +141,14 @@ fn leads(rng: &mut Rng, day: u32, n: u32) -> Vec<Evidence> {
         "compared our pricing plans",
         "read the case study on email timing",
     ];
-    const COUNTRY: [&str; 6] = ["DE", "FR", "NL", "IT", "ES", "SE"];
+    const COUNTRY: [(&str, &str); 6] = [
+        ("DE", "Europe/Berlin"),
+        ("FR", "Europe/Paris"),
+        ("NL", "Europe/Amsterdam"),
+        ("IT", "Europe/Rome"),
+        ("ES", "Europe/Madrid"),
+        ("SE", "Europe/Stockholm"),
+    ];
     (0..n)
         .map(|i| {
             let segment = match rng.unit() {
@@ -150,9 +157,9 @@ fn leads(rng: &mut Rng, day: u32, n: u32) -> Vec<Evidence> {
                 _ => "enterprise",
             };
             let consent = if rng.unit() < 0.9 {
-                "granted"
+                "express"
             } else {
-                "denied"
+                "withdrawn"
             };
             let first = rng.pick(&FIRST);
             let company = format!(
@@ -164,11 +171,20 @@ fn leads(rng: &mut Rng, day: u32, n: u32) -> Vec<Evidence> {
                 ("first_name", first.to_string()),
                 ("company", company),
                 ("segment", segment.to_string()),
-                ("country", rng.pick(&COUNTRY).to_string()),
-                ("consent_email", consent.to_string()),
-                ("utc_offset_minutes", "60".to_string()),
-                ("email", format!("lead{day:02}{i:04}@example.eu")),
             ];
+            let (country, zone) = rng.pick(&COUNTRY);
+            fields.extend([
+                ("country", country.to_string()),
+                ("time_zone", zone.to_string()),
+                ("consent_email", consent.to_string()),
+                ("consent_email_purposes", "commercial".to_string()),
+                (
+                    "consent_email_obtained_at",
+                    "2025-11-03T09:00:00Z".to_string(),
+                ),
+                ("consent_email_evidence", format!("form-{day:02}{i:04}")),
+                ("email", format!("lead{day:02}{i:04}@example.eu")),
+            ]);
             if rng.unit() < 0.7 {
                 fields.push(("last_activity", rng.pick(&ACTIVITY).to_string()));
             }
@@ -536,6 +552,17 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
     );
     let governance = gatehouse::govern::GovernanceConfig::parse(&governance_text)
         .map_err(|e| anyhow::anyhow!("demo governance: {e}"))?;
+    let senders = Arc::new(
+        gatehouse::Senders::parse(&format!(
+            "[profile.acme]\nagents = [\"{AGENT}\", \"outreach-blast\"]\nbrand = \"Acme\"\n\
+             legal-name = \"Acme Inc.\"\nfrom-name = \"Acme Pipeline\"\n\
+             from-address = \"pipeline@acme.example\"\nsms-sender-id = \"ACME\"\n\
+             postal-address = \"Acme Inc., 100 Main St, Springfield, IL 62701, USA\"\n\
+             contact = \"https://acme.example/contact\"\n\
+             unsubscribe = \"https://acme.example/unsubscribe\"\n"
+        ))
+        .map_err(|e| anyhow::anyhow!("demo sender profiles: {e}"))?,
+    );
     let limits = Limits::default();
     let mut sim = Sim {
         log: &log,
@@ -547,6 +574,7 @@ pub fn run(opts: &Options) -> Result<ExitCode> {
             governance: Some((&governance, governance_text.as_bytes())),
             limits: &limits,
             actor: "demo-operator",
+            senders: &senders,
         },
         rng: Rng(gatehouse_gates::rng::Rng::seeded(opts.seed)),
         day: 0,

@@ -41,7 +41,7 @@ pub enum ApprovalsCommand {
 
 fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
     AuditLog::open(store.clone())?.append(&[NewEntry {
-        at_ms: super::now_ms(),
+        at_ms: super::now_ms()?,
         kind: kind.to_string(),
         run_id: None,
         body,
@@ -61,7 +61,7 @@ pub fn kill(data_dir: &Path, agent: &str, reason: &str, revive: bool) -> Result<
             "kill agents"
         },
     )?;
-    let change = Change::new(&who, reason, super::now_ms());
+    let change = Change::new(&who, reason, super::now_ms()?);
     let record = if revive {
         store.revive(agent, &change)?
     } else {
@@ -90,7 +90,7 @@ pub fn approvals(data_dir: &Path, command: ApprovalsCommand) -> Result<ExitCode>
         ApprovalsCommand::Release { .. } => (Role::Operator, "release approved actions"),
     };
     let who = super::auth::authorize(&store, role, what)?;
-    let now = super::now_ms();
+    let now = super::now_ms()?;
     match command {
         ApprovalsCommand::List { all } => {
             let list = store.approvals(!all, now)?;

@@ -75,6 +75,9 @@ pub enum PilotCommand {
         /// The evidence dataset (JSON).
         #[arg(long)]
         data: PathBuf,
+        /// Sender profiles (TOML) bound to the agents.
+        #[arg(long)]
+        senders: Option<PathBuf>,
         /// Governance rules (TOML file or published config).
         #[arg(long)]
         governance: Option<String>,
@@ -205,7 +208,7 @@ pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
             evidence: args.evidence,
             proposed_by: who,
         },
-        now_ms(),
+        now_ms()?,
     )?;
     if args.json {
         print_json(&serde_json::json!({"proposal": p, "approval": approval}))?;
@@ -243,7 +246,7 @@ pub fn proposals(data_dir: &Path, json: bool) -> Result<ExitCode> {
                 approval: Some(a), ..
             }) => match log
                 .store()
-                .approval(gatehouse_store::ApprovalId(*a), now_ms())
+                .approval(gatehouse_store::ApprovalId(*a), now_ms()?)
             {
                 Ok(approval) => format!("approval #{a}: {}", approval.status),
                 Err(e) => format!("approval #{a}: {e}"),
@@ -301,7 +304,10 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             let gate = read_gate(&gate)?;
             let scope = Scope::new(&agent, &partition)?;
             let log = open_log(data_dir)?;
-            let at = at.unwrap_or_else(now_ms);
+            let at = match at {
+                Some(at) => at,
+                None => now_ms()?,
+            };
             let entries = log.entries(0, None)?;
             let (p, _) = proposal::proposals(&entries)?
                 .into_iter()
@@ -372,6 +378,7 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             packs,
             context,
             data,
+            senders,
             governance,
             common,
         } => {
@@ -417,10 +424,11 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
                 governance: governance.as_ref().map(|(c, b)| (c, b.as_slice())),
                 limits: &limits,
                 actor: &who,
+                senders: &super::read_senders(senders.as_deref())?,
             };
             let dataset = read_dataset(&data)?;
             let batch =
-                runner.pilot_batch(&log, &p, [&arms[0], &arms[1]], &ctx, &dataset, now_ms())?;
+                runner.pilot_batch(&log, &p, [&arms[0], &arms[1]], &ctx, &dataset, now_ms()?)?;
             if common.json {
                 let runs: Vec<_> = batch
                     .runs
@@ -508,7 +516,7 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             let who = auth::authorize(&store, Role::Operator, "roll back pilots")?;
             let log = open_log(data_dir)?;
             let p = pilot::pilot(&log.entries(0, None)?, &id)?;
-            pilot::roll_back(&log, &p, &reason, &who, now_ms())?;
+            pilot::roll_back(&log, &p, &reason, &who, now_ms()?)?;
             println!("pilot `{id}` rolled back: every contact gets the control from now on");
             Ok(ExitCode::SUCCESS)
         }
@@ -536,7 +544,11 @@ pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
     let log = open_log(data_dir)?;
     let entries = log.entries(0, None)?;
     let p = pilot::pilot(&entries, &id)?;
-    let check = p.check(&entries, at.unwrap_or_else(now_ms))?;
+    let at = match at {
+        Some(at) => at,
+        None => now_ms()?,
+    };
+    let check = p.check(&entries, at)?;
     let applied = if apply {
         pilot::apply(&log, &p, &check, &who)?
     } else {
@@ -677,7 +689,7 @@ pub fn scorecard_command(data_dir: &Path, args: &ScorecardArgs) -> Result<ExitCo
         Some(&store),
         &scorecard::Options {
             title: "gatehouse weekly scorecard".into(),
-            generated_at: format!("{} ms", now_ms()),
+            generated_at: format!("{} ms", now_ms()?),
             from_ms,
             to_ms,
             by: match args.by {

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse::pipeline::{self, CallSite, Decision, Environment, Outcome, RunReport};
 use gatehouse::{
     Action, Dataset, Describe, EngineOptions, Guest, Kind, Limits, Metering, RunContext, Sandbox,
+    Senders,
 };
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -72,9 +73,18 @@ enum Command {
         /// The run context (JSON). Default: no agent check, the first action's region as partition.
         #[arg(long)]
         context: Option<PathBuf>,
-        /// A dataset to stamp recipient facts from; without it the facts in the actions are used as given.
+        /// A dataset to stamp recipient facts from; without it the facts in the actions are used
+        /// as given (and must be complete: country, time zone, consent, sender).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Sender profiles (TOML) bound to the agents; stamped over every message's sender
+        /// (with --data).
+        #[arg(long, requires = "data")]
+        senders: Option<PathBuf>,
+        /// The clock the actions are judged at (RFC 3339, e.g. 2026-03-08T14:00:00Z), when no
+        /// --context gives one. Default: this machine's clock, and gatehouse says so.
+        #[arg(long, value_parser = parse_instant, conflicts_with = "context")]
+        now: Option<i64>,
         #[command(flatten)]
         verdicts: VerdictArgs,
         #[command(flatten)]
@@ -307,8 +317,18 @@ struct RunArgs {
     /// The evidence dataset (JSON) the skill retrieves from.
     #[arg(long)]
     data: PathBuf,
+    /// Sender profiles (TOML) bound to the agents; stamped over every message's sender.
+    /// Without it, every email and text is blocked for want of a sender.
+    #[arg(long)]
+    senders: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+}
+
+impl RunArgs {
+    fn senders(&self) -> Result<Arc<Senders>> {
+        read_senders(self.senders.as_deref())
+    }
 }
 
 #[derive(Args)]
@@ -543,7 +563,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 kind,
                 value,
             };
-            let receipt = gatehouse::audit::record_outcome(&log, &outcome, now_ms())?;
+            let receipt = gatehouse::audit::record_outcome(&log, &outcome, now_ms()?)?;
             println!(
                 "recorded: audit entry {} ({} for `{}`)",
                 receipt.seq, outcome.kind, outcome.action
@@ -557,7 +577,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             let sources = registry::Sources::new(&data_dir, run.lock.as_deref(), scope_of(&ctx)?)?;
             let skill = sources.component(&sandbox, &skill, Kind::Skill)?;
             let dataset = Arc::new(read_dataset(&run.data)?);
-            let env = pipeline::Live::new(&ctx, dataset);
+            let env = pipeline::Live::new(&ctx, dataset, run.senders()?);
             let m = sandbox.act(
                 &skill,
                 &ctx,
@@ -599,6 +619,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             actions,
             context,
             data,
+            senders,
+            now,
             verdicts,
             common,
         } => {
@@ -608,10 +630,10 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 "record validations",
             )?;
             let sandbox = common.sandbox()?;
-            let actions = read_actions(&actions)?;
+            let actions = read_actions(&actions, data.is_none())?;
             let ctx = match &context {
                 Some(p) => read_context(p)?,
-                None => default_context(&actions),
+                None => default_context(&actions, now)?,
             };
             let sources = registry::Sources::new(&data_dir, lock.as_deref(), scope_of(&ctx)?)?;
             let packs = packs
@@ -619,7 +641,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 .map(|p| sources.component(&sandbox, p, Kind::Policy))
                 .collect::<Result<Vec<_>>>()?;
             let env = match data.as_deref() {
-                Some(path) => pipeline::Live::new(&ctx, Arc::new(read_dataset(path)?)),
+                Some(path) => pipeline::Live::new(
+                    &ctx,
+                    Arc::new(read_dataset(path)?),
+                    read_senders(senders.as_deref())?,
+                ),
                 None => pipeline::Live::unstamped(&ctx, Arc::new(Dataset::empty())),
             };
             let limits = common.limits();
@@ -653,7 +679,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .map(|p| sources.component(&sandbox, p, Kind::Policy))
                 .collect::<Result<Vec<_>>>()?;
-            let mut env = pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?));
+            let mut env =
+                pipeline::Live::new(&ctx, Arc::new(read_dataset(&run.data)?), run.senders()?);
             let mut governance = None;
             if let Some(spec) = &run.governance {
                 let bytes = sources.bytes(spec)?;
@@ -683,7 +710,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                     &open_log(&data_dir)?,
                     config,
                     &report,
-                    now_ms(),
+                    now_ms()?,
                 )?
             {
                 eprintln!("gatehouse: agent `{}` killed: {}", kill.agent, kill.reason);
@@ -790,7 +817,10 @@ fn read_dataset(path: &Path) -> Result<Dataset> {
     Ok(Dataset::load(path)?)
 }
 
-fn read_actions(path: &Path) -> Result<Vec<Action>> {
+/// Read actions (JSON Lines). With `given_facts`, the recipient facts are
+/// taken as written, so a message must state its recipient's consent: a
+/// missing one is an error, never "none".
+fn read_actions(path: &Path, given_facts: bool) -> Result<Vec<Action>> {
     let (name, reader): (String, Box<dyn BufRead>) = if path.as_os_str() == "-" {
         ("<stdin>".to_string(), Box::new(std::io::stdin().lock()))
     } else {
@@ -807,7 +837,20 @@ fn read_actions(path: &Path) -> Result<Vec<Action>> {
         if line.trim().is_empty() {
             continue;
         }
-        let action: Action = serde_json::from_str(&line)
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("actions `{name}` line {}", i + 1))?;
+        let is_message = matches!(
+            value.pointer("/kind/type").and_then(|t| t.as_str()),
+            Some("email" | "sms")
+        );
+        if given_facts && is_message && value.pointer("/kind/to/consent").is_none() {
+            bail!(
+                "actions `{name}` line {}: `kind.to.consent` is missing (without --data the \
+                 recipient facts are taken as given, and consent is never assumed)",
+                i + 1
+            );
+        }
+        let action: Action = serde_json::from_value(value)
             .with_context(|| format!("actions `{name}` line {}", i + 1))?;
         actions.push(action);
     }
@@ -817,17 +860,44 @@ fn read_actions(path: &Path) -> Result<Vec<Action>> {
     Ok(actions)
 }
 
-fn default_context(actions: &[Action]) -> RunContext {
+/// The context of a `validate` without `--context`: no agent check, the
+/// first action's region as partition, and the clock of `--now` or of this
+/// machine (said on standard error, so nobody mistakes which).
+fn default_context(actions: &[Action], now: Option<i64>) -> Result<RunContext> {
     let first = actions.first();
-    RunContext {
+    let now = match now {
+        Some(at) => at,
+        None => {
+            let at = now_ms()?;
+            eprintln!(
+                "gatehouse: judging at this machine's clock, {} (pass --now to fix it)",
+                gatehouse_zone::format_instant(at)
+            );
+            at
+        }
+    };
+    Ok(RunContext {
         run_id: "validate".to_string(),
         agent: String::new(),
         partition: first.map(|a| a.region.clone()).unwrap_or_default(),
         cohort: None,
         campaign: None,
-        now: 0,
+        now,
         params: Vec::new(),
-    }
+    })
+}
+
+/// Sender profiles from a file, or none (every message then blocked for
+/// want of a sender).
+fn read_senders(path: Option<&Path>) -> Result<Arc<Senders>> {
+    Ok(Arc::new(match path {
+        Some(p) => Senders::load(p)?,
+        None => Senders::none(),
+    }))
+}
+
+fn parse_instant(s: &str) -> Result<i64, String> {
+    gatehouse_zone::parse_instant(s).map_err(|e| e.to_string())
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
@@ -1057,11 +1127,12 @@ fn describe_change(before: &Action, after: &Action) -> Vec<String> {
     out
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
+/// This machine's clock; one before 1970 is refused, never read as 0.
+fn now_ms() -> Result<i64> {
+    let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+        .context("this machine's clock is set before 1970")?;
+    Ok(since.as_millis() as i64)
 }
 
 fn open_log(data_dir: &Path) -> Result<gatehouse_store::AuditLog> {
@@ -1084,7 +1155,7 @@ fn record(
         limits,
         &components,
         governance,
-        now_ms(),
+        now_ms()?,
     )?)
 }
 

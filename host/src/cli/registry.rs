@@ -218,7 +218,7 @@ fn split_version(reference: &str) -> Result<(&str, &str)> {
 fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
     let log = AuditLog::open(store.clone())?;
     log.append(&[NewEntry {
-        at_ms: super::now_ms(),
+        at_ms: super::now_ms()?,
         kind: kind.to_string(),
         run_id: None,
         body,
@@ -245,7 +245,7 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
         | RegistryCommand::Lock { .. } => (Role::Operator, "move channels and lock"),
     };
     let who = super::auth::authorize(&store, role, what)?;
-    let now = super::now_ms();
+    let now = super::now_ms()?;
     match command {
         RegistryCommand::Publish {
             file,

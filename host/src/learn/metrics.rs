@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `success-rate` | steps performed ÷ steps. Performed: the packs allowed (or modified) the action and the govern stage let it through |
 //! | `escalation-rate` | steps escalated to a human (by a pack or by governance) ÷ steps |
-//! | `sla-adherence` | time-bound steps performed by their deadline ÷ time-bound steps. A step is time-bound when its run carries the parameter `sla_due_ms`; it is on time when it was performed and the run's clock was not past that deadline (an escalated action waits for a human and is late) |
+//! | `sla-adherence` | time-bound steps performed by their deadline ÷ time-bound steps. A step is time-bound when its run carries the parameter `sla_due_ms`; it is on time when it was performed and went out by that deadline: at the run's clock, or at its `send-at` when a pack rescheduled it (an escalated action waits for a human and is late) |
 //! | `policy-compliance` | checks passed ÷ checks run. A check is one pack's judgement of one action (every round); it passes unless the pack denied or failed |
 //! | `meetings-per-contacted` | performed steps with a `meeting_booked` outcome ÷ performed steps |
 //! | `pipeline-per-contacted` | the sum of `pipeline` outcome values ÷ performed steps |
@@ -205,7 +205,15 @@ pub fn steps(entries: &[Entry], from_ms: i64, to_ms: i64) -> Result<Vec<Step>, M
             step.contact = d.action.recipient().map(|r| r.contact_id.clone());
             step.performed = matches!(d.outcome, Decided::Allow | Decided::Modify);
             step.escalated = d.outcome == Decided::Escalate;
-            step.on_time = step.performed && due.is_some_and(|due| ctx.now <= due);
+            // A message goes out at its send time: a pack that rescheduled
+            // it (quiet hours) moves it, and past the deadline it is late.
+            let sent_at = d
+                .final_action
+                .as_ref()
+                .unwrap_or(&d.action)
+                .send_time(ctx.now)
+                .unwrap_or(ctx.now);
+            step.on_time = step.performed && due.is_some_and(|due| sent_at <= due);
             step.checks = d.packs.len() as u64;
             step.checks_passed = d
                 .packs

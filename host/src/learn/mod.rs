@@ -74,6 +74,8 @@ pub struct Runner<'a> {
     pub limits: &'a Limits,
     /// Who runs it (recorded on counters and approvals).
     pub actor: &'a str,
+    /// The sender profiles messages are stamped with.
+    pub senders: &'a Arc<crate::senders::Senders>,
 }
 
 impl Runner<'_> {
@@ -148,7 +150,7 @@ impl Runner<'_> {
         dataset: Dataset,
         at_ms: i64,
     ) -> Result<RunReport, LearnError> {
-        let mut env = Live::new(ctx, Arc::new(dataset));
+        let mut env = Live::new(ctx, Arc::new(dataset), self.senders.clone());
         if let Some((config, _)) = self.governance {
             env = env.governed(crate::govern::Governor::new(
                 log.store().clone(),

@@ -121,6 +121,26 @@ pub fn next_local(name: &str, after_ms: i64, hour: u8, minute: u8) -> Result<i64
     )))
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 instant
+/// (`2026-03-08T07:00:00Z`, `2026-03-08T02:00:00-05:00`). An instant must
+/// carry its offset: a bare date or local time is refused, never guessed.
+pub fn parse_instant(text: &str) -> Result<i64, ZoneError> {
+    text.trim()
+        .parse::<Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|e| {
+            ZoneError::OutOfRange(format!("`{}` is not an RFC 3339 instant: {e}", text.trim()))
+        })
+}
+
+/// The RFC 3339 spelling (UTC) of `ms` since the Unix epoch.
+pub fn format_instant(ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t.to_string(),
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,7 +149,10 @@ mod tests {
     #[test]
     fn us_spring_forward_2026() {
         let est = to_local("America/New_York", 1_772_953_140_000).unwrap();
-        assert_eq!((est.hour, est.minute, est.utc_offset_minutes), (1, 59, -300));
+        assert_eq!(
+            (est.hour, est.minute, est.utc_offset_minutes),
+            (1, 59, -300)
+        );
         let edt = to_local("America/New_York", 1_772_953_200_000).unwrap();
         assert_eq!((edt.hour, edt.minute, edt.utc_offset_minutes), (3, 0, -240));
     }
@@ -148,7 +171,25 @@ mod tests {
         let at = next_local("Europe/Berlin", 1_774_735_200_000, 8, 0).unwrap();
         assert_eq!(at, 1_774_764_000_000);
         let local = to_local("Europe/Berlin", at).unwrap();
-        assert_eq!((local.day, local.hour, local.utc_offset_minutes), (29, 8, 120));
+        assert_eq!(
+            (local.day, local.hour, local.utc_offset_minutes),
+            (29, 8, 120)
+        );
+    }
+
+    #[test]
+    fn instants_need_an_offset() {
+        assert_eq!(
+            parse_instant("2026-03-08T07:00:00Z").unwrap(),
+            1_772_953_200_000
+        );
+        assert_eq!(
+            parse_instant("2026-03-08T02:00:00-05:00").unwrap(),
+            1_772_953_200_000
+        );
+        assert!(parse_instant("2026-03-08").is_err());
+        assert!(parse_instant("2026-03-08T07:00:00").is_err());
+        assert_eq!(format_instant(1_772_953_200_000), "2026-03-08T07:00:00Z");
     }
 
     #[test]

@@ -9,6 +9,13 @@
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{ComponentType, Lift, Lower};
 
+mod message;
+
+pub use message::{
+    Channel, Consent, ConsentKind, Criterion, Email, LocalTime, Purpose, Recipient, Relationship,
+    Sender, Sms, Subject,
+};
+
 /// Milliseconds since the Unix epoch (UTC).
 pub type Timestamp = i64;
 
@@ -159,154 +166,6 @@ pub enum HostError {
     Denied(String),
 }
 
-/// A recipient's consent for the action's channel.
-#[derive(
-    ComponentType,
-    Lift,
-    Lower,
-    Serialize,
-    Deserialize,
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Default,
-    schemars::JsonSchema,
-)]
-#[component(enum)]
-#[repr(u8)]
-#[serde(rename_all = "kebab-case")]
-pub enum Consent {
-    /// Recorded opt-in.
-    #[component(name = "granted")]
-    Granted,
-    /// Recorded opt-out.
-    #[component(name = "denied")]
-    Denied,
-    /// Nothing recorded.
-    #[component(name = "unknown")]
-    #[default]
-    Unknown,
-}
-
-/// Facts about a recipient, stamped by the host from the system of record.
-#[derive(
-    ComponentType,
-    Lift,
-    Lower,
-    Serialize,
-    Deserialize,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
-#[component(record)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Recipient {
-    /// The contact's id in the system of record.
-    #[component(name = "contact-id")]
-    pub contact_id: String,
-    /// Email address or E.164 phone number.
-    #[serde(default)]
-    pub address: String,
-    /// Data region.
-    #[serde(default)]
-    pub region: String,
-    /// ISO 3166-1 alpha-2 country code.
-    #[serde(default)]
-    pub country: String,
-    /// Consent for the action's channel.
-    #[serde(default)]
-    pub consent: Consent,
-    /// A documented lawful basis other than consent.
-    #[component(name = "lawful-basis")]
-    #[serde(default)]
-    pub lawful_basis: Option<String>,
-    /// Offset from UTC in minutes.
-    #[component(name = "utc-offset-minutes")]
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
-    /// No earlier message to this contact on this channel.
-    #[component(name = "first-contact")]
-    #[serde(default)]
-    pub first_contact: bool,
-}
-
-/// An email to one recipient.
-#[derive(
-    ComponentType,
-    Lift,
-    Lower,
-    Serialize,
-    Deserialize,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
-#[component(record)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Email {
-    /// Who receives it.
-    pub to: Recipient,
-    /// Sender display name.
-    #[component(name = "from-name")]
-    #[serde(default)]
-    pub from_name: String,
-    /// Sender address.
-    #[component(name = "from-address")]
-    #[serde(default)]
-    pub from_address: String,
-    /// Reply-to address.
-    #[component(name = "reply-to")]
-    #[serde(default)]
-    pub reply_to: Option<String>,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub body: String,
-    /// Unsubscribe link.
-    #[component(name = "unsubscribe-url")]
-    #[serde(default)]
-    pub unsubscribe_url: Option<String>,
-    /// Sender's postal address.
-    #[component(name = "postal-address")]
-    #[serde(default)]
-    pub postal_address: Option<String>,
-    /// Commercial (promotional) message.
-    #[serde(default)]
-    pub commercial: bool,
-}
-
-/// A text message to one recipient.
-#[derive(
-    ComponentType,
-    Lift,
-    Lower,
-    Serialize,
-    Deserialize,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    schemars::JsonSchema,
-)]
-#[component(record)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Sms {
-    /// Who receives it.
-    pub to: Recipient,
-    /// Sender id or short code.
-    #[serde(default)]
-    pub sender: String,
-    /// Message text.
-    pub body: String,
-}
-
 /// A change to an ad campaign's daily budget.
 #[derive(
     ComponentType,
@@ -407,9 +266,9 @@ pub struct AudienceUpdate {
     /// Contact fields sent to the platform.
     #[serde(default)]
     pub fields: Vec<String>,
-    /// Targeting attributes.
+    /// The criteria that picked the contacts.
     #[serde(default)]
-    pub targeting: Vec<String>,
+    pub targeting: Vec<Criterion>,
 }
 
 /// Any other action.
@@ -560,6 +419,43 @@ impl Action {
         }
     }
 
+    /// When a message is to be sent (its `send-at`, else `now`); `None`
+    /// for actions that are not messages.
+    pub fn send_time(&self, now: Timestamp) -> Option<Timestamp> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(e.send_at.unwrap_or(now)),
+            ActionKind::Sms(s) => Some(s.send_at.unwrap_or(now)),
+            _ => None,
+        }
+    }
+
+    /// The message's channel; `None` for actions that are not messages.
+    pub fn channel(&self) -> Option<Channel> {
+        match &self.kind {
+            ActionKind::Email(_) => Some(Channel::Email),
+            ActionKind::Sms(_) => Some(Channel::Sms),
+            _ => None,
+        }
+    }
+
+    /// The message's sender; `None` for actions that are not messages.
+    pub fn sender(&self) -> Option<&Sender> {
+        match &self.kind {
+            ActionKind::Email(e) => Some(&e.sender),
+            ActionKind::Sms(s) => Some(&s.sender),
+            _ => None,
+        }
+    }
+
+    /// The message's sender, mutably.
+    pub fn sender_mut(&mut self) -> Option<&mut Sender> {
+        match &mut self.kind {
+            ActionKind::Email(e) => Some(&mut e.sender),
+            ActionKind::Sms(s) => Some(&mut s.sender),
+            _ => None,
+        }
+    }
+
     /// The recipient, mutably.
     pub fn recipient_mut(&mut self) -> Option<&mut Recipient> {
         match &mut self.kind {
@@ -660,6 +556,12 @@ pub struct Finding {
     /// Where in the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Span>,
+    /// The law or rule the finding applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// The edit a modification made for this finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Finding {
@@ -671,6 +573,8 @@ impl Finding {
             message: message.into(),
             evidence: Vec::new(),
             location: None,
+            citation: None,
+            fix: None,
         }
     }
 }
@@ -832,6 +736,9 @@ pub struct RuleInfo {
     pub severity: Severity,
     /// What it checks.
     pub description: String,
+    /// The law or rule it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
 }
 
 /// What a policy pack says about itself.
