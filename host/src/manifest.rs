@@ -83,6 +83,9 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// What it checks.
     pub description: String,
+    /// The law or rule it applies; must match what the component describes.
+    #[serde(default)]
+    pub citation: Option<String>,
 }
 
 /// The exact component a manifest stands for.
@@ -209,6 +212,19 @@ pub fn load_pack(sandbox: &Sandbox, path: &Path) -> Result<Guest, LoadError> {
                 .map(|(id, _)| *id)
                 .collect::<Vec<_>>()
                 .join(", ")
+        )));
+    }
+    if let Some((r, m)) = info
+        .rules
+        .iter()
+        .zip(&manifest.rules)
+        .find(|(r, m)| r.citation != m.citation)
+    {
+        return Err(bad(format!(
+            "rule `{}`: the component cites {}, the manifest {}",
+            r.id,
+            r.citation.as_deref().unwrap_or("nothing"),
+            m.citation.as_deref().unwrap_or("nothing")
         )));
     }
     Ok(guest)

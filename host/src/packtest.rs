@@ -15,13 +15,22 @@
 //! ```
 //!
 //! `context` and `config` are optional. `expect.rules` is the exact set of
-//! rule ids among the verdict's findings (order ignored). A rule is covered
-//! when at least one passing case fires it and at least one passing case
-//! does not.
+//! rule ids among the verdict's findings (order ignored). A modify case may
+//! also say what the edit must be: `"send-at"` (the rescheduled time, ms),
+//! `"body-contains"` (texts the changed body must contain) and
+//! `"unsubscribe"` (the changed email's unsubscribe mechanism). A rule is
+//! covered when at least one passing case fires it and at least one passing
+//! case does not.
+//!
+//! The report scores the pack against the cases as a labelled set:
+//! precision and recall per rule (a rule fired where the case expects it is
+//! a true positive, fired where not a false positive, missing where
+//! expected a false negative) and per decision (allow, deny, escalate,
+//! modify).
 
 use crate::imports::{Answers, World};
 use crate::limits::Limits;
-use crate::model::{Action, RunContext, Verdict};
+use crate::model::{Action, ActionKind, RunContext, Verdict};
 use crate::sandbox::{Guest, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +72,43 @@ pub struct Expect {
     /// The exact set of rule ids among the findings.
     #[serde(default)]
     pub rules: BTreeSet<String>,
+    /// For a modification: the `send-at` it must set.
+    #[serde(default, rename = "send-at", skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<i64>,
+    /// For a modification: texts the changed body must contain.
+    #[serde(default, rename = "body-contains", skip_serializing_if = "Vec::is_empty")]
+    pub body_contains: Vec<String>,
+    /// For a modification of an email: the unsubscribe mechanism it must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<String>,
+}
+
+impl Expect {
+    /// What the modified action lacks of the expected edit, if anything.
+    fn edit_problems(&self, changed: &Action) -> Vec<String> {
+        let mut problems = Vec::new();
+        let (body, send_at, unsubscribe) = match &changed.kind {
+            ActionKind::Email(e) => (e.body.as_str(), e.send_at, e.unsubscribe.as_deref()),
+            ActionKind::Sms(s) => (s.body.as_str(), s.send_at, None),
+            _ => ("", None, None),
+        };
+        if let Some(want) = self.send_at
+            && send_at != Some(want)
+        {
+            problems.push(format!("expected send-at {want}, got {send_at:?}"));
+        }
+        for text in &self.body_contains {
+            if !body.contains(text.as_str()) {
+                problems.push(format!("the changed body lacks {text:?}"));
+            }
+        }
+        if let Some(want) = &self.unsubscribe
+            && unsubscribe != Some(want.as_str())
+        {
+            problems.push(format!("expected unsubscribe {want:?}, got {unsubscribe:?}"));
+        }
+        problems
+    }
 }
 
 /// A case file could not be read.
@@ -149,6 +195,44 @@ impl RuleCoverage {
     }
 }
 
+/// How well a pack's answers match the labels of the cases, for one rule
+/// or one decision.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Score {
+    /// Answered where the label says so.
+    pub true_positives: usize,
+    /// Answered where the label does not.
+    pub false_positives: usize,
+    /// Not answered where the label says so.
+    pub false_negatives: usize,
+}
+
+impl Score {
+    fn count(&mut self, expected: bool, got: bool) {
+        match (expected, got) {
+            (true, true) => self.true_positives += 1,
+            (false, true) => self.false_positives += 1,
+            (true, false) => self.false_negatives += 1,
+            (false, false) => {}
+        }
+    }
+
+    /// Of the answers given, the share the labels agree with (`None` when
+    /// never given).
+    pub fn precision(&self) -> Option<f64> {
+        let given = self.true_positives + self.false_positives;
+        (given > 0).then(|| self.true_positives as f64 / given as f64)
+    }
+
+    /// Of the labelled cases, the share answered (`None` when never
+    /// labelled).
+    pub fn recall(&self) -> Option<f64> {
+        let labelled = self.true_positives + self.false_negatives;
+        (labelled > 0).then(|| self.true_positives as f64 / labelled as f64)
+    }
+}
+
 /// A pack test run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -157,6 +241,10 @@ pub struct PackTestReport {
     pub cases: Vec<CaseResult>,
     /// Per rule the pack describes (plus any rule a case named).
     pub coverage: BTreeMap<String, RuleCoverage>,
+    /// Precision and recall per rule over every case.
+    pub rules: BTreeMap<String, Score>,
+    /// Precision and recall per decision (allow, deny, escalate, modify).
+    pub decisions: BTreeMap<String, Score>,
 }
 
 impl PackTestReport {
@@ -192,6 +280,12 @@ pub fn run_cases(
                 .collect()
         })
         .unwrap_or_default();
+    let mut scores: BTreeMap<String, Score> =
+        coverage.keys().map(|r| (r.clone(), Score::default())).collect();
+    let mut decisions: BTreeMap<String, Score> = ["allow", "deny", "escalate", "modify"]
+        .iter()
+        .map(|d| (d.to_string(), Score::default()))
+        .collect();
     let mut results = Vec::with_capacity(cases.cases.len());
     for case in &cases.cases {
         let ctx = case.context.clone().unwrap_or_else(|| RunContext {
@@ -231,10 +325,11 @@ pub fn run_cases(
                         join(&rules)
                     ));
                 }
-                if let Verdict::Modify(_) = v
-                    && v.findings().is_empty()
-                {
-                    problems.push("a modification without a finding".into());
+                if let Verdict::Modify(m) = v {
+                    if v.findings().is_empty() {
+                        problems.push("a modification without a finding".into());
+                    }
+                    problems.extend(case.expect.edit_problems(&m.action));
                 }
                 (
                     v.name().to_string(),
@@ -248,6 +343,15 @@ pub fn run_cases(
                 Some(format!("the pack failed: {e}")),
             ),
         };
+        for rule in case.expect.rules.iter().chain(&rules) {
+            scores.entry(rule.clone()).or_default();
+        }
+        for (id, score) in scores.iter_mut() {
+            score.count(case.expect.rules.contains(id), rules.contains(id));
+        }
+        for (name, score) in decisions.iter_mut() {
+            score.count(case.expect.verdict == *name, verdict == *name);
+        }
         let passed = problem.is_none();
         if passed {
             for rule in &case.expect.rules {
@@ -272,6 +376,8 @@ pub fn run_cases(
     PackTestReport {
         cases: results,
         coverage,
+        rules: scores,
+        decisions,
     }
 }
 

@@ -958,10 +958,14 @@ fn inspect(path: &Path, common: &Common) -> Result<ExitCode> {
             println!("rules:");
             for r in &p.rules {
                 println!(
-                    "  {:<28} {:<8} {}",
+                    "  {:<28} {:<8} {}{}",
                     r.id,
                     format!("{:?}", r.severity).to_lowercase(),
-                    r.description
+                    r.description,
+                    r.citation
+                        .as_deref()
+                        .map(|c| format!(" [{c}]"))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -1065,12 +1069,20 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
                 .as_ref()
                 .map(|s| format!(" [{} {}..{} \"{}\"]", s.field, s.start, s.end, s.excerpt))
                 .unwrap_or_default();
+            let cited = f
+                .citation
+                .as_deref()
+                .map(|c| format!(" under {c}"))
+                .unwrap_or_default();
             println!(
-                "     {} ({}){at}: {}",
+                "     {} ({}){cited}{at}: {}",
                 f.rule,
                 format!("{:?}", f.severity).to_lowercase(),
                 f.message
             );
+            if let Some(fix) = &f.fix {
+                println!("       fix: {fix}");
+            }
         }
         for f in d.governance.iter().flat_map(|g| &g.findings) {
             println!(
@@ -1114,15 +1126,43 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
 fn describe_change(before: &Action, after: &Action) -> Vec<String> {
     use gatehouse::ActionKind as K;
     let mut out = Vec::new();
-    if let (K::Email(a), K::Email(b)) = (&before.kind, &after.kind) {
-        if a.subject != b.subject {
-            out.push(format!("subject \"{}\" -> \"{}\"", a.subject, b.subject));
+    let texts = |a: &Action| match &a.kind {
+        K::Email(e) => Some((
+            Some(e.subject.clone()),
+            e.body.clone(),
+            e.unsubscribe.clone(),
+            e.send_at,
+        )),
+        K::Sms(s) => Some((None, s.body.clone(), None, s.send_at)),
+        _ => None,
+    };
+    match (texts(before), texts(after)) {
+        (Some((s0, b0, u0, t0)), Some((s1, b1, u1, t1))) => {
+            if s0 != s1 {
+                out.push(format!(
+                    "subject \"{}\" -> \"{}\"",
+                    s0.unwrap_or_default(),
+                    s1.unwrap_or_default()
+                ));
+            }
+            if b0 != b1 {
+                match b1.strip_prefix(b0.as_str()) {
+                    Some(added) => out.push(format!("body: appended {:?}", added.trim())),
+                    None => out.push(format!("body ({} -> {} bytes)", b0.len(), b1.len())),
+                }
+            }
+            if u0 != u1 {
+                out.push(format!("unsubscribe {u0:?} -> {u1:?}"));
+            }
+            if t0 != t1 {
+                let at = |t: Option<i64>| {
+                    t.map_or_else(|| "now".to_string(), gatehouse_zone::format_instant)
+                };
+                out.push(format!("send-at {} -> {}", at(t0), at(t1)));
+            }
         }
-        if a.body != b.body {
-            out.push(format!("body ({} -> {} bytes)", a.body.len(), b.body.len()));
-        }
-    } else if before.kind != after.kind {
-        out.push(format!("{} content", after.kind.name()));
+        _ if before.kind != after.kind => out.push(format!("{} content", after.kind.name())),
+        _ => {}
     }
     out
 }

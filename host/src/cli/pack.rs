@@ -146,14 +146,33 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
                     }
                 }
                 println!();
-                println!("{:<40} {:>6} {:>10}", "rule", "fired", "not fired");
-                for (rule, c) in &report.coverage {
+                println!(
+                    "{:<40} {:>6} {:>10} {:>10} {:>7}",
+                    "rule", "fired", "not fired", "precision", "recall"
+                );
+                for (rule, score) in &report.rules {
+                    let c = report.coverage.get(rule).cloned().unwrap_or_default();
                     let mark = if c.covered() {
                         ""
                     } else {
                         "  <- not covered both ways"
                     };
-                    println!("{rule:<40} {:>6} {:>10}{mark}", c.fired, c.not_fired);
+                    println!(
+                        "{rule:<40} {:>6} {:>10} {:>10} {:>7}{mark}",
+                        c.fired,
+                        c.not_fired,
+                        ratio(score.precision()),
+                        ratio(score.recall())
+                    );
+                }
+                println!();
+                println!("{:<40} {:>10} {:>7}", "decision", "precision", "recall");
+                for (decision, score) in &report.decisions {
+                    println!(
+                        "{decision:<40} {:>10} {:>7}",
+                        ratio(score.precision()),
+                        ratio(score.recall())
+                    );
                 }
                 println!();
                 println!(
@@ -199,4 +218,9 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
             )
         }
     }
+}
+
+/// A ratio as a percentage, or `-` when there was nothing to divide.
+fn ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", 100.0 * r))
 }
