@@ -76,7 +76,11 @@ pub struct Expect {
     #[serde(default, rename = "send-at", skip_serializing_if = "Option::is_none")]
     pub send_at: Option<i64>,
     /// For a modification: texts the changed body must contain.
-    #[serde(default, rename = "body-contains", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "body-contains",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub body_contains: Vec<String>,
     /// For a modification of an email: the unsubscribe mechanism it must carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,7 +109,9 @@ impl Expect {
         if let Some(want) = &self.unsubscribe
             && unsubscribe != Some(want.as_str())
         {
-            problems.push(format!("expected unsubscribe {want:?}, got {unsubscribe:?}"));
+            problems.push(format!(
+                "expected unsubscribe {want:?}, got {unsubscribe:?}"
+            ));
         }
         problems
     }
@@ -280,8 +286,10 @@ pub fn run_cases(
                 .collect()
         })
         .unwrap_or_default();
-    let mut scores: BTreeMap<String, Score> =
-        coverage.keys().map(|r| (r.clone(), Score::default())).collect();
+    let mut scores: BTreeMap<String, Score> = coverage
+        .keys()
+        .map(|r| (r.clone(), Score::default()))
+        .collect();
     let mut decisions: BTreeMap<String, Score> = ["allow", "deny", "escalate", "modify"]
         .iter()
         .map(|d| (d.to_string(), Score::default()))

@@ -246,3 +246,205 @@ impl Facts<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ActionKind, Email, Recipient, Sender};
+
+    const SENDERS: &str = r#"
+[profile.acme]
+agents = ["outreach"]
+brand = "Acme"
+legal-name = "Acme Inc."
+from-name = "Acme Marketing"
+from-address = "news@acme.example"
+sms-sender-id = "ACME"
+postal-address = "Acme Inc., 100 Main St, Springfield"
+"#;
+
+    fn dataset(contact: &str) -> Dataset {
+        Dataset::from_json(&format!(
+            r#"{{"contacts": [{contact}], "history": [{{"id": "h-1", "partition": "US", "contact_id": "c-2", "channel": "email"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    const FULL: &str = r#"{"id": "c-1", "partition": "US", "email": "ann@example.com", "country": "US",
+        "time_zone": "America/New_York", "consent_email": "express", "consent_email_purposes": "commercial, relationship",
+        "consent_email_obtained_at": "2025-06-01T12:00:00Z", "consent_email_evidence": "form-9",
+        "last_purchase_at": "2026-01-02T00:00:00-05:00"}"#;
+
+    fn email(contact: &str, agent: &str) -> Action {
+        let to = Recipient {
+            contact_id: contact.into(),
+            address: "forged@example.com".into(),
+            region: "EU".into(),
+            country: "DE".into(),
+            consent: Consent::default(),
+            lawful_basis: Some("contract".into()),
+            relationship: Relationship::default(),
+            time_zone: "Europe/Berlin".into(),
+            first_contact: false,
+        };
+        Action {
+            id: "a-1".into(),
+            agent: agent.into(),
+            region: "US".into(),
+            estimated_cost: Default::default(),
+            evidence: Vec::new(),
+            rationale: String::new(),
+            kind: ActionKind::Email(Email {
+                to,
+                sender: Sender {
+                    legal_name: "Someone Else LLC".into(),
+                    ..Default::default()
+                },
+                reply_to: None,
+                subject: "Hi".into(),
+                body: "Hello".into(),
+                unsubscribe: None,
+                postal_address: None,
+                purpose: Purpose::Commercial,
+                send_at: None,
+                targeting: Vec::new(),
+            }),
+        }
+    }
+
+    fn senders() -> Senders {
+        Senders::parse(SENDERS).unwrap()
+    }
+
+    #[test]
+    fn facts_and_sender_come_from_the_host_not_the_skill() {
+        let mut a = email("c-1", "outreach");
+        stamp(&mut a, &dataset(FULL), &senders()).unwrap();
+        let to = a.recipient().unwrap();
+        assert_eq!(to.address, "ann@example.com");
+        assert_eq!((to.country.as_str(), to.region.as_str()), ("US", "US"));
+        assert_eq!(to.time_zone, "America/New_York");
+        assert_eq!(to.consent.kind, ConsentKind::Express);
+        assert_eq!(
+            to.consent.purposes,
+            [Purpose::Commercial, Purpose::Relationship]
+        );
+        assert_eq!(to.consent.obtained_at, Some(1_748_779_200_000));
+        assert_eq!(to.consent.evidence.as_deref(), Some("form-9"));
+        assert_eq!(to.lawful_basis, None, "the skill's basis is not kept");
+        assert_eq!(to.relationship.last_purchase_at, Some(1_767_330_000_000));
+        assert!(to.first_contact);
+        let sender = a.sender().unwrap();
+        assert_eq!(
+            (sender.profile.as_str(), sender.legal_name.as_str()),
+            ("acme", "Acme Inc.")
+        );
+    }
+
+    #[test]
+    fn a_missing_fact_is_named_never_guessed() {
+        for (field, contact) in [
+            (
+                "time_zone",
+                FULL.replace(r#""time_zone": "America/New_York","#, ""),
+            ),
+            ("country", FULL.replace(r#""country": "US","#, "")),
+            (
+                "consent_email",
+                FULL.replace(r#""consent_email": "express","#, ""),
+            ),
+            (
+                "consent_email_purposes",
+                FULL.replace(
+                    r#""consent_email_purposes": "commercial, relationship","#,
+                    "",
+                ),
+            ),
+        ] {
+            let mut a = email("c-1", "outreach");
+            let err = stamp(&mut a, &dataset(&contact), &senders()).unwrap_err();
+            let f = err.finding();
+            assert_eq!(f.rule, MISSING_FACT);
+            assert!(
+                f.message.contains(&format!("`{field}`")),
+                "{field}: {}",
+                f.message
+            );
+            assert!(f.message.contains("c-1") && !f.message.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_malformed_fact_is_named_with_what_is_allowed() {
+        for (field, from, to, expect) in [
+            ("time_zone", "America/New_York", "UTC-5", "IANA"),
+            (
+                "consent_email",
+                "\"express\"",
+                "\"granted\"",
+                "express-written",
+            ),
+            (
+                "consent_email_purposes",
+                "commercial, relationship",
+                "marketing",
+                "transactional",
+            ),
+            (
+                "last_purchase_at",
+                "2026-01-02T00:00:00-05:00",
+                "2026-01-02",
+                "RFC 3339",
+            ),
+        ] {
+            let mut a = email("c-1", "outreach");
+            let contact = FULL.replace(from, to);
+            let err = stamp(&mut a, &dataset(&contact), &senders()).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(field) && msg.contains(expect),
+                "{field}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_agent_without_a_profile_or_an_unknown_contact_is_blocked() {
+        let mut a = email("c-1", "rogue");
+        let err = stamp(&mut a, &dataset(FULL), &senders()).unwrap_err();
+        assert_eq!(err.finding().rule, UNKNOWN_SENDER);
+        let mut a = email("c-404", "outreach");
+        let err = stamp(&mut a, &dataset(FULL), &senders()).unwrap_err();
+        assert_eq!(err.finding().rule, UNKNOWN_RECIPIENT);
+    }
+
+    #[test]
+    fn none_and_withdrawn_need_no_purposes() {
+        let contact = FULL
+            .replace(
+                r#""consent_email": "express""#,
+                r#""consent_email": "withdrawn""#,
+            )
+            .replace(
+                r#""consent_email_purposes": "commercial, relationship","#,
+                "",
+            );
+        let mut a = email("c-1", "outreach");
+        stamp(&mut a, &dataset(&contact), &senders()).unwrap();
+        assert_eq!(a.recipient().unwrap().consent.kind, ConsentKind::Withdrawn);
+    }
+
+    #[test]
+    fn given_facts_must_be_complete() {
+        let mut a = email("c-1", "outreach");
+        if let Some(s) = a.sender_mut() {
+            s.profile = "acme".into();
+        }
+        check_given(&a).unwrap();
+        if let Some(to) = a.recipient_mut() {
+            to.time_zone = "+01:00".into();
+        }
+        let err = check_given(&a).unwrap_err().to_string();
+        assert!(err.contains("to.time-zone"), "{err}");
+    }
+}

@@ -37,7 +37,7 @@ fn a_thousand_recorded_runs_replay_identically() {
             &skill,
             std::slice::from_ref(&brand),
             &ctx,
-            &Live::new(&ctx, data.clone()),
+            &Live::new(&ctx, data.clone(), senders()),
             &limits,
         );
         gatehouse::audit::record_run(
@@ -353,7 +353,7 @@ fn a_candidate_pack_is_backtested_against_recorded_runs() {
                 &skill,
                 std::slice::from_ref(&brand),
                 &ctx,
-                &Live::new(&ctx, dataset()),
+                &Live::new(&ctx, dataset(), senders()),
                 &limits,
             );
             RunRecord::new(report, limits.clone())

@@ -205,8 +205,8 @@ fn inspect_shows_identity_world_and_rules() {
     for want in [
         hash.as_str(),
         "world:    policy",
-        "gatehouse:agent@0.1.0",
-        "gatehouse:agent/policy@0.1.0",
+        "gatehouse:agent@0.2.0",
+        "gatehouse:agent/policy@0.2.0",
         "brand.banned-claim",
     ] {
         assert!(out.contains(want), "missing `{want}` in:\n{out}");

@@ -18,8 +18,11 @@ fn governed_run(store: &Arc<Store>, config: GovernanceConfig) -> pipeline::RunRe
     let sandbox = sandbox();
     let skill = load(&sandbox, &guests().skill, Kind::Skill);
     let brand = gatehouse::load_pack(&sandbox, &guests().brand_manifest).unwrap();
-    let env =
-        Live::new(&context(), dataset()).governed(Governor::new(store.clone(), config, "tester"));
+    let env = Live::new(&context(), dataset(), senders()).governed(Governor::new(
+        store.clone(),
+        config,
+        "tester",
+    ));
     pipeline::run(
         &sandbox,
         &skill,
@@ -215,7 +218,7 @@ fn evidence_partition_and_quiet_hours_are_enforced() {
     governor.govern(&ctx, &mut d);
     assert_eq!(guards(&d), ["govern.partition"]);
     // SMS at 21:30 recipient time: deny; at 10:00: allow.
-    let sms = |offset_minutes: i32| {
+    let sms = |zone: &str| {
         let mut a = sandbox_action();
         let to = match &a.kind {
             ActionKind::Email(e) => e.to.clone(),
@@ -223,19 +226,31 @@ fn evidence_partition_and_quiet_hours_are_enforced() {
         };
         a.kind = ActionKind::Sms(gatehouse::Sms {
             to: gatehouse::Recipient {
-                utc_offset_minutes: offset_minutes,
+                time_zone: zone.into(),
                 ..to
             },
-            sender: "ACME".into(),
+            sender: Default::default(),
             body: "Hi. Reply STOP to opt out.".into(),
+            purpose: gatehouse::Purpose::Commercial,
+            send_at: None,
+            targeting: Vec::new(),
         });
         a
     };
-    // ctx.now is 10:00 UTC.
-    let mut late = allowed(sms(11 * 60 + 30));
+    // ctx.now is 2026-01-05 10:00 UTC: in Pacific/Kiritimati (UTC+14) it
+    // is 00:00 on the 6th.
+    let mut late = allowed(sms("Pacific/Kiritimati"));
     governor.govern(&ctx, &mut late);
     assert_eq!(guards(&late), ["govern.quiet-hours"]);
-    let mut fine = allowed(sms(0));
+    // Rescheduled into the window (09:00 local on the 6th), it is fine.
+    let mut moved = sms("Pacific/Kiritimati");
+    if let ActionKind::Sms(s) = &mut moved.kind {
+        s.send_at = Some(ctx.now + 9 * 3_600_000);
+    }
+    let mut moved = allowed(moved);
+    governor.govern(&ctx, &mut moved);
+    assert_eq!(moved.outcome, Outcome::Allow, "{:?}", guards(&moved));
+    let mut fine = allowed(sms("Etc/UTC"));
     governor.govern(&ctx, &mut fine);
     assert_eq!(fine.outcome, Outcome::Allow, "{:?}", guards(&fine));
 }

@@ -316,12 +316,14 @@ fn metrics_are_recomputed_from_runs_and_outcomes_in_the_log() {
     let sandbox = sandbox();
     let packs = packs(&sandbox);
     let limits = Limits::default();
+    let sample_senders = crate::support::senders();
     let runner = Runner {
         sandbox: &sandbox,
         packs: &packs,
         governance: None,
         limits: &limits,
         actor: "ops",
+        senders: &sample_senders,
     };
     pilot::start(&w.log, spec(&w, "m", vec![50]), "ops", T0).unwrap();
     let p = current(&w, "m");
@@ -390,12 +392,14 @@ fn a_contact_reached_by_both_arms_fails_the_health_check_and_rolls_back() {
     let sandbox = sandbox();
     let packs = packs(&sandbox);
     let limits = Limits::default();
+    let sample_senders = crate::support::senders();
     let runner = Runner {
         sandbox: &sandbox,
         packs: &packs,
         governance: None,
         limits: &limits,
         actor: "ops",
+        senders: &sample_senders,
     };
     pilot::start(&w.log, spec(&w, "dx", vec![50]), "ops", T0).unwrap();
     let p = current(&w, "dx");

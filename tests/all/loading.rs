@@ -110,7 +110,9 @@ fn an_import_gatehouse_does_not_provide_is_refused() {
 #[test]
 fn an_incompatible_wit_version_is_refused() {
     let sandbox = sandbox();
-    for version in ["0.2.0", "1.0.0"] {
+    // 0.1.0 is the contract before consent records, time zones and sender
+    // profiles: a component built against it is refused, not adapted.
+    for version in ["0.1.0", "0.3.0", "1.0.0"] {
         let component = wat::parse_str(format!(
             r#"(component (import "gatehouse:agent/host@{version}" (instance (export "now" (func (result s64))))))"#
         ))
@@ -120,10 +122,12 @@ fn an_incompatible_wit_version_is_refused() {
             matches!(err, LoadError::IncompatibleVersion { .. }),
             "{version}: {err:?}"
         );
+        let line = one_line(&err);
         assert!(
-            one_line(&err).contains(&format!("gatehouse:agent/host@{version}")),
+            line.contains(&format!("gatehouse:agent/host@{version}")),
             "{err}"
         );
+        assert!(line.contains("gatehouse:agent@0.2.0"), "names both: {err}");
     }
     host_still_works(&sandbox);
 }

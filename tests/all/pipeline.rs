@@ -1,6 +1,6 @@
 use crate::support::*;
 use gatehouse::pipeline::{self, FAIL_CLOSED, Live, Outcome};
-use gatehouse::{ActionKind, Consent, Kind, Limits};
+use gatehouse::{ActionKind, Consent, ConsentKind, Kind, Limits};
 
 #[test]
 fn the_sample_run_denies_modifies_and_allows() {
@@ -42,11 +42,16 @@ fn the_sample_run_denies_modifies_and_allows() {
         }
         // Recipient facts come from the system of record, not the skill.
         if let ActionKind::Email(e) = &d.action.kind {
-            assert_eq!(
-                e.to.consent,
-                Consent::Granted,
-                "the skill only mails consenting contacts"
+            assert!(
+                matches!(
+                    e.to.consent.kind,
+                    ConsentKind::Express | ConsentKind::ExpressWritten | ConsentKind::SoftOptIn
+                ),
+                "the skill only mails consenting contacts: {:?}",
+                e.to.consent
             );
+            assert!(!e.to.time_zone.is_empty(), "the time zone is stamped");
+            assert_eq!(e.sender.profile, "acme", "the sender is stamped");
             assert!(e.to.address.contains('@'));
             assert_eq!(e.to.region, "EU");
         }
@@ -126,21 +131,23 @@ fn an_unknown_recipient_is_denied_before_any_pack_runs() {
             address: "x@example.com".into(),
             region: "EU".into(),
             country: "DE".into(),
-            consent: Consent::Granted,
+            consent: Consent::default(),
             lawful_basis: None,
-            utc_offset_minutes: 0,
+            relationship: Default::default(),
+            time_zone: "Europe/Berlin".into(),
             first_contact: false,
         },
-        from_name: "Acme".into(),
-        from_address: "news@acme.example".into(),
+        sender: Default::default(),
         reply_to: None,
         subject: "Hello".into(),
         body: "Hi".into(),
-        unsubscribe_url: None,
+        unsubscribe: None,
         postal_address: None,
-        commercial: false,
+        purpose: gatehouse::Purpose::Transactional,
+        send_at: None,
+        targeting: Vec::new(),
     });
-    let env = Live::new(&ctx(), dataset());
+    let env = Live::new(&ctx(), dataset(), senders());
     let report = pipeline::validate_all(
         &sandbox,
         &[hostile],

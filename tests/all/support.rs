@@ -6,7 +6,7 @@
 use gatehouse::pipeline::Live;
 use gatehouse::{
     Action, ActionKind, Answers, Dataset, EngineOptions, GenericAction, Guest, Kind, Money,
-    RunContext, Sandbox, World,
+    RunContext, Sandbox, Senders, World,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -107,9 +107,14 @@ pub fn offline() -> Live {
     Live::unstamped(&ctx(), Arc::new(Dataset::empty()))
 }
 
+/// The sample sender profiles.
+pub fn senders() -> Arc<Senders> {
+    Arc::new(Senders::load(&root().join("examples/data/senders.toml")).expect("sample senders"))
+}
+
 /// The live environment of the sample run.
 pub fn sample_env() -> Live {
-    Live::new(&context(), dataset())
+    Live::new(&context(), dataset(), senders())
 }
 
 /// A generic action whose kind selects the hostile guest's behaviour.
