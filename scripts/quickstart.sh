@@ -17,7 +17,7 @@ status=0
   --skill target/gatehouse/email-outreach-skill.wasm \
   --pack target/gatehouse/brand.pack.toml \
   --context examples/data/context.json \
-  --data examples/data/crm.json \
+  --data examples/data/crm.json --senders examples/data/senders.toml \
   "$@" || status=$?
 echo
 "$gatehouse" audit verify
