@@ -139,7 +139,9 @@ fn main() {
         .load_file(&built[1].path, Some(gatehouse::Kind::Skill))
         .unwrap();
     let data = Arc::new(gatehouse::Dataset::load(&root.join("examples/data/crm.json")).unwrap());
-    let env = gatehouse::pipeline::Live::new(&ctx, data);
+    let senders =
+        Arc::new(gatehouse::Senders::load(&root.join("examples/data/senders.toml")).unwrap());
+    let env = gatehouse::pipeline::Live::new(&ctx, data, senders.clone());
     let packs = std::slice::from_ref(&pack);
     let mut live = Vec::new();
     let mut replayed = Vec::new();
@@ -167,6 +169,7 @@ fn main() {
         let env = gatehouse::pipeline::Live::new(
             &ctx,
             Arc::new(gatehouse::Dataset::load(&root.join("examples/data/crm.json")).unwrap()),
+            senders.clone(),
         )
         .governed(gatehouse::govern::Governor::new(
             store.clone(),

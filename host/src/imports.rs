@@ -387,7 +387,7 @@ impl HostState {
         }
     }
 
-    fn to_local(
+    fn local_time(
         &mut self,
         zone: String,
         at: Timestamp,
@@ -476,7 +476,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     host.func_wrap(
         "to-local",
         |mut cx: StoreContextMut<'_, HostState>, (zone, at): (String, Timestamp)| {
-            Ok((cx.data_mut().to_local(zone, at)?,))
+            Ok((cx.data_mut().local_time(zone, at)?,))
         },
     )?;
     host.func_wrap(

@@ -123,7 +123,7 @@ impl Environment for Recorded<'_> {
             .iter()
             .find(|f| StampError::is_stamp_rule(&f.rule))
         {
-            return Err(StampError::Recorded(f.clone()));
+            return Err(StampError::Recorded(Box::new(f.clone())));
         }
         if let (Some(to), Some(facts)) = (action.recipient_mut(), recorded.action.recipient()) {
             *to = facts.clone();

@@ -67,7 +67,7 @@ pub enum StampError {
     },
     /// Replay: the recorded run blocked the action so.
     #[error("{}", .0.message)]
-    Recorded(Finding),
+    Recorded(Box<Finding>),
 }
 
 impl StampError {
@@ -77,7 +77,7 @@ impl StampError {
             Self::UnknownRecipient { .. } => UNKNOWN_RECIPIENT,
             Self::MissingFact { .. } => MISSING_FACT,
             Self::UnknownSender { .. } => UNKNOWN_SENDER,
-            Self::Recorded(f) => return f.clone(),
+            Self::Recorded(f) => return (**f).clone(),
         };
         Finding::new(rule, Severity::Critical, self.to_string())
     }
