@@ -229,6 +229,8 @@ fn an_auditor_verifies_shows_replays_and_exports() {
             &sample("context.json"),
             "--data",
             &sample("crm.json"),
+            "--senders",
+            &sample("senders.toml"),
         ],
     );
     assert!(run.status.success(), "{}", text(&run.stderr));

@@ -39,6 +39,8 @@ fn run_prints_actions_with_verdicts() {
         &sample("context.json"),
         "--data",
         &sample("crm.json"),
+        "--senders",
+        &sample("senders.toml"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -55,6 +57,8 @@ fn run_prints_actions_with_verdicts() {
         &sample("context.json"),
         "--data",
         &sample("crm.json"),
+        "--senders",
+        &sample("senders.toml"),
         "--fail-on",
         "deny",
     ]);
@@ -75,6 +79,8 @@ fn run_json_is_a_report() {
         &sample("context.json"),
         "--data",
         &sample("crm.json"),
+        "--senders",
+        &sample("senders.toml"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report: gatehouse::pipeline::RunReport = serde_json::from_slice(&o.stdout).unwrap();
@@ -108,6 +114,68 @@ fn validate_reads_json_lines_and_reports_each_pack() {
                 .all(|p| p.metering.fuel_used > 0 && p.metering.peak_memory_bytes > 0)
         );
     }
+}
+
+/// `validate` of given actions: no guessed purpose, consent or clock.
+#[test]
+fn validate_never_guesses_purpose_consent_or_clock() {
+    let g = guests();
+    let first = std::fs::read_to_string(sample("actions.jsonl")).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(first.lines().find(|l| l.contains("\"email\"")).unwrap()).unwrap();
+    let validate = |action: &serde_json::Value, extra: &[&str]| {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), serde_json::to_string(action).unwrap()).unwrap();
+        let mut args = vec![
+            "validate",
+            "--pack",
+            g.brand_manifest.to_str().unwrap(),
+            "--actions",
+            file.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        gatehouse(&args)
+    };
+    // A message without a purpose: one line naming the field.
+    let mut no_purpose = first.clone();
+    no_purpose["kind"]
+        .as_object_mut()
+        .unwrap()
+        .remove("purpose");
+    let o = validate(&no_purpose, &["--now", "2026-03-08T14:00:00Z"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("purpose") && err.contains("line 1"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // Facts taken as given must include consent.
+    let mut no_consent = first.clone();
+    no_consent["kind"]["to"]
+        .as_object_mut()
+        .unwrap()
+        .remove("consent");
+    let o = validate(&no_consent, &["--now", "2026-03-08T14:00:00Z"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("kind.to.consent"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // --now sets the clock; without it, gatehouse says it used its own.
+    let o = validate(&first, &["--json", "--now", "2026-03-08T14:00:00Z"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: gatehouse::pipeline::RunReport = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report.context.now, 1_772_978_400_000);
+    assert!(!report.tzdb.is_empty(), "the run records its tz database");
+    let o = validate(&first, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("this machine's clock"),
+        "{}",
+        stderr(&o)
+    );
+    let report: gatehouse::pipeline::RunReport = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(report.context.now > 1_772_978_400_000, "not 1970");
+    let o = validate(&first, &["--now", "2026-03-08T14:00:00"]);
+    assert!(!o.status.success(), "an instant without offset is refused");
+    assert!(stderr(&o).contains("RFC 3339"), "{}", stderr(&o));
 }
 
 #[test]

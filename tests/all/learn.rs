@@ -621,6 +621,8 @@ fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli
             ctx.to_str().unwrap(),
             "--data",
             "examples/data/crm.json",
+            "--senders",
+            "examples/data/senders.toml",
         ],
     );
     assert!(batch.status.success(), "{}", text(&batch.stderr));

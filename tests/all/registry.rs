@@ -141,6 +141,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
     // Run by channel, then from a lock.
     let ctx = sample("context.json");
     let crm = sample("crm.json");
+    let senders = sample("senders.toml");
     let out = ok(&gh(&[
         "run",
         "--skill",
@@ -151,6 +152,8 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         &ctx,
         "--data",
         &crm,
+        "--senders",
+        &senders,
     ]));
     assert!(out.contains("=> DENY"), "{out}");
     ok(&gh(&[
@@ -172,6 +175,8 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         &ctx,
         "--data",
         &crm,
+        "--senders",
+        &senders,
     ]));
     assert!(out.contains(&brand_hash[..12]), "{out}");
     let out = ok(&gh(&[

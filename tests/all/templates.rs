@@ -110,6 +110,8 @@ fn skill_template_proposes(lang: &str) {
             root().join("examples/data/context.json").to_str().unwrap(),
             "--data",
             root().join("examples/data/crm.json").to_str().unwrap(),
+            "--senders",
+            root().join("examples/data/senders.toml").to_str().unwrap(),
         ]));
         assert!(
             out.contains("run-0001-c-003") && out.contains("news from Acme"),
