@@ -5,7 +5,8 @@
 //! only those of one `segment`), the skill reads the contact's `history`
 //! and proposes an email unless
 //!
-//! - the contact's `consent_email` is not `granted`, or
+//! - the contact's `consent_email` is not a consent (`express-written`,
+//!   `express`, `implied` or `soft-opt-in`), or
 //! - the contact was emailed (any `history` record on channel `email`)
 //!   within the last `quiet_days` days, measured against [`host::now`].
 //!
@@ -37,10 +38,6 @@ pub const SKILL_NAME: &str = "email-outreach";
 /// The skill's version.
 pub const SKILL_VERSION: &str = "0.1.0";
 
-/// Sender display name.
-pub const FROM_NAME: &str = "Acme Marketing";
-/// Sender address.
-pub const FROM_ADDRESS: &str = "news@acme.example";
 /// The sender's postal address, carried by every email.
 pub const POSTAL_ADDRESS: &str = "Acme Inc., 100 Main St, Springfield";
 /// Unsubscribe links are this prefix followed by the contact id.
@@ -94,7 +91,7 @@ impl Skill for Outreach {
                 );
                 break;
             }
-            if contact.get("consent_email") != Some("granted") {
+            if !consents(contact) {
                 host::log(
                     Level::Info,
                     &format!(
@@ -201,20 +198,30 @@ fn quiet_period_reason(history: &[Evidence], now: i64, quiet_days: u32) -> Optio
         })
 }
 
+/// True when the contact's recorded email consent is a consent of some
+/// kind (the packs judge whether it covers this message).
+fn consents(contact: &Evidence) -> bool {
+    matches!(
+        contact.get("consent_email"),
+        Some("express-written" | "express" | "implied" | "soft-opt-in")
+    )
+}
+
 /// The email proposed to `contact`.
 fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_days: u32) -> Action {
     let person = Person::of(contact);
     let copy = EmailCopy::for_person(&person);
     let email = Email {
         to: Recipient::contact(&contact.id),
-        from_name: FROM_NAME.to_string(),
-        from_address: FROM_ADDRESS.to_string(),
+        sender: Sender::unstamped(),
         reply_to: None,
         subject: copy.subject,
         body: copy.body,
-        unsubscribe_url: Some(format!("{UNSUBSCRIBE_PREFIX}{}", contact.id)),
+        unsubscribe: Some(format!("{UNSUBSCRIBE_PREFIX}{}", contact.id)),
         postal_address: Some(POSTAL_ADDRESS.to_string()),
-        commercial: true,
+        purpose: Purpose::Commercial,
+        send_at: None,
+        targeting: targeting_of(&person, contact),
     };
     let who = person.first_name.unwrap_or("The contact");
     let topic = person.interest.unwrap_or("Acme's news");
@@ -233,6 +240,23 @@ fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_day
         micros: COST_PER_EMAIL_MICROS,
     };
     action
+}
+
+/// What picked the contact: their own interest (about the person) and their
+/// company's segment (about the organisation).
+fn targeting_of(person: &Person<'_>, contact: &Evidence) -> Vec<Criterion> {
+    let mut criteria = Vec::new();
+    if let Some(interest) = person.interest {
+        criteria.push(Criterion::person("interest", interest));
+    }
+    if let Some(segment) = contact
+        .get("segment")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        criteria.push(Criterion::organisation("segment", segment));
+    }
+    criteria
 }
 
 /// The fields of a contact that personalise the copy; blank counts as missing.
@@ -426,25 +450,25 @@ mod tests {
     #[test]
     fn contacts_without_email_consent_are_skipped_and_logged() {
         let mock = MockHost::new().at(NOW);
-        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
-        let mock = contact(mock, "c-2", "Bert", "travel", "denied");
-        let mock = contact(mock, "c-3", "Cleo", "travel", "unknown");
+        let mock = contact(mock, "c-1", "Ada", "travel", "express");
+        let mock = contact(mock, "c-2", "Bert", "travel", "withdrawn");
+        let mock = contact(mock, "c-3", "Cleo", "travel", "none");
         mock.record("contacts", "c-4", "EU", &[("first_name", "Dora")])
             .install();
 
         let actions = Outreach::act(ctx(&[])).expect("act");
         assert_eq!(ids(&actions), ["test-run/c-1"]);
-        assert!(logged("skipping c-2: email consent is denied"));
-        assert!(logged("skipping c-3: email consent is unknown"));
+        assert!(logged("skipping c-2: email consent is withdrawn"));
+        assert!(logged("skipping c-3: email consent is none"));
         assert!(logged("skipping c-4: email consent is not recorded"));
     }
 
     #[test]
     fn recently_emailed_contacts_are_skipped() {
         let mock = MockHost::new().at(NOW);
-        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
-        let mock = contact(mock, "c-2", "Bert", "travel", "granted");
-        let mock = contact(mock, "c-3", "Cleo", "travel", "granted");
+        let mock = contact(mock, "c-1", "Ada", "travel", "express");
+        let mock = contact(mock, "c-2", "Bert", "travel", "express");
+        let mock = contact(mock, "c-3", "Cleo", "travel", "express");
         let mock = history(mock, "h-1", "c-1", "email", 3); // recent email
         let mock = history(mock, "h-2", "c-2", "sms", 1); // recent, other channel
         let mock = history(mock, "h-3", "c-3", "email", 20); // long ago
@@ -465,7 +489,7 @@ mod tests {
     #[test]
     fn unreadable_history_time_holds_the_contact_back() {
         let mock = MockHost::new().at(NOW);
-        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = contact(mock, "c-1", "Ada", "travel", "express");
         mock.record(
             "history",
             "h-1",
@@ -484,7 +508,7 @@ mod tests {
     #[test]
     fn emails_are_personalised_and_complete() {
         let mock = MockHost::new().at(NOW);
-        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = contact(mock, "c-1", "Ada", "travel", "express");
         let mock = history(mock, "h-1", "c-1", "email", 40);
         let mock = history(mock, "h-2", "c-1", "sms", 2);
         mock.install();
@@ -503,14 +527,24 @@ mod tests {
 
         let email = action.as_email().expect("an email");
         assert_eq!(email.to.contact_id, "c-1");
-        assert_eq!(email.from_name, "Acme Marketing");
-        assert_eq!(email.from_address, "news@acme.example");
         assert_eq!(
-            email.unsubscribe_url.as_deref(),
+            email.sender,
+            Sender::unstamped(),
+            "the host stamps the sender"
+        );
+        assert_eq!(
+            email.unsubscribe.as_deref(),
             Some("https://acme.example/u/c-1")
         );
         assert_eq!(email.postal_address.as_deref(), Some(POSTAL_ADDRESS));
-        assert!(email.commercial);
+        assert_eq!(email.purpose, Purpose::Commercial);
+        assert!(
+            email
+                .targeting
+                .contains(&Criterion::person("interest", "travel")),
+            "{:?}",
+            email.targeting
+        );
         assert!(email.subject.starts_with("Ada, "), "{}", email.subject);
         assert!(email.subject.contains("Vogel GmbH"));
         assert!(email.body.starts_with("Hi Ada,"));
@@ -551,7 +585,7 @@ mod tests {
                 "contacts",
                 "c-1",
                 "EU",
-                &[("consent_email", "granted"), ("first_name", " ")],
+                &[("consent_email", "express"), ("first_name", " ")],
             )
             .install();
         let actions = Outreach::act(ctx(&[])).expect("act");
@@ -565,7 +599,7 @@ mod tests {
     fn max_emails_caps_the_proposals() {
         let mut mock = MockHost::new().at(NOW);
         for i in 0..25 {
-            mock = contact(mock, &format!("c-{i:02}"), "Ada", "travel", "granted");
+            mock = contact(mock, &format!("c-{i:02}"), "Ada", "travel", "express");
         }
         mock.install();
 
@@ -591,12 +625,12 @@ mod tests {
     #[test]
     fn segment_param_filters_contacts() {
         let mock = MockHost::new().at(NOW);
-        let mock = contact(mock, "c-1", "Ada", "travel", "granted");
+        let mock = contact(mock, "c-1", "Ada", "travel", "express");
         mock.record(
             "contacts",
             "c-2",
             "EU",
-            &[("segment", "enterprise"), ("consent_email", "granted")],
+            &[("segment", "enterprise"), ("consent_email", "express")],
         )
         .install();
         let actions = Outreach::act(ctx(&[("segment", "enterprise")])).expect("act");

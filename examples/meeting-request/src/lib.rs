@@ -2,7 +2,8 @@
 //! meeting, in copy written to pass the brand and legal packs.
 //!
 //! For every contact retrieved from the `contacts` collection whose
-//! `consent_email` is `granted`, the skill proposes one email asking for a
+//! `consent_email` records a consent (`express-written`, `express`,
+//! `implied` or `soft-opt-in`), the skill proposes one email asking for a
 //! meeting. What the email opens with is configuration (served through
 //! `host.config`, so a change of opener is a new configuration hash that
 //! can be piloted against the current one):
@@ -66,7 +67,10 @@ impl Skill for MeetingRequest {
         let contacts = host::find("contacts", &[], CONTACTS_LIMIT).map_err(SkillError::Host)?;
         let mut actions = Vec::new();
         for contact in &contacts {
-            if contact.get("consent_email") != Some("granted") {
+            if !matches!(
+                contact.get("consent_email"),
+                Some("express-written" | "express" | "implied" | "soft-opt-in")
+            ) {
                 continue;
             }
             actions.push(propose(&ctx, contact, opener));
@@ -106,14 +110,17 @@ pub fn propose(ctx: &RunContext, contact: &Evidence, opener: Opener) -> Action {
     );
     let email = Email {
         to: Recipient::contact(&contact.id),
-        from_name: "Acme Marketing".to_string(),
-        from_address: "news@acme.example".to_string(),
+        sender: Sender::unstamped(),
         reply_to: None,
         subject,
         body,
-        unsubscribe_url: Some(format!("https://acme.example/u/{}", contact.id)),
+        unsubscribe: Some(format!("https://acme.example/u/{}", contact.id)),
         postal_address: Some("Acme Inc., 100 Main St, Springfield".to_string()),
-        commercial: true,
+        purpose: Purpose::Commercial,
+        send_at: None,
+        targeting: field("segment")
+            .map(|segment| vec![Criterion::organisation("segment", segment)])
+            .unwrap_or_default(),
     };
     let mut action = Action::new(
         &format!("{}/{}", ctx.run_id, contact.id),
@@ -157,7 +164,7 @@ mod tests {
 
     #[test]
     fn asks_only_consenting_leads() {
-        lead(lead(MockHost::new(), "c-1", "granted"), "c-2", "denied").install();
+        lead(lead(MockHost::new(), "c-1", "express"), "c-2", "withdrawn").install();
         let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
         assert_eq!(actions.len(), 1);
         assert!(actions[0].id.ends_with("/c-1"));
@@ -166,20 +173,20 @@ mod tests {
 
     #[test]
     fn the_opener_follows_the_configuration() {
-        lead(MockHost::new(), "c-1", "granted")
+        lead(MockHost::new(), "c-1", "express")
             .config("opener", "activity")
             .install();
         let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
         assert!(body(&actions[0]).contains("downloaded the planning guide recently"));
 
-        lead(MockHost::new(), "c-1", "granted").install();
+        lead(MockHost::new(), "c-1", "express").install();
         let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
         assert!(!body(&actions[0]).contains("planning guide"));
     }
 
     #[test]
     fn an_unknown_opener_fails_the_run() {
-        lead(MockHost::new(), "c-1", "granted")
+        lead(MockHost::new(), "c-1", "express")
             .config("opener", "shouty")
             .install();
         assert!(matches!(

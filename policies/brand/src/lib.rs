@@ -215,7 +215,7 @@ fn check_disclosure(action: &Action, judge: &mut Judge) {
     let Some(email) = action.as_email() else {
         return;
     };
-    if !email.commercial {
+    if email.purpose != Purpose::Commercial {
         return;
     }
     let disclosure = host::config("disclosure").unwrap_or_else(|| DEFAULT_DISCLOSURE.to_string());

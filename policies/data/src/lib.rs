@@ -90,12 +90,24 @@ pub use pii::{Pii, PiiKind, luhn_valid, mod97_valid};
 /// The pack's name.
 pub const PACK_NAME: &str = "data";
 /// The pack's version.
-pub const PACK_VERSION: &str = "0.1.0";
+pub const PACK_VERSION: &str = "0.2.0";
 
 /// Rule id: personal data in content or ad copy.
 pub const PII_IN_CONTENT: &str = "data.pii-in-content";
-/// Rule id: targeting on special-category data.
+/// Rule id: targeting on special-category data about the person.
 pub const SPECIAL_CATEGORY_TARGETING: &str = "data.special-category-targeting";
+
+/// The statutes the rules apply.
+pub mod citation {
+    /// Personal data in content: integrity and confidentiality.
+    pub const PII_IN_CONTENT: &str = "GDPR Art. 5(1)(f), Art. 32";
+    /// Special categories of personal data.
+    pub const SPECIAL_CATEGORY: &str = "GDPR Art. 9(1)";
+    /// Transfers out of the EU partition.
+    pub const PARTITION: &str = "GDPR Art. 44";
+    /// Data minimisation.
+    pub const MINIMISATION: &str = "GDPR Art. 5(1)(c)";
+}
 /// Rule id: EU contacts stay in the EU partition.
 pub const PARTITION: &str = "data.partition";
 /// Rule id: exports send only the allowed fields.
@@ -179,27 +191,33 @@ pub struct Data;
 impl Policy for Data {
     fn describe() -> PackInfo {
         PackInfo::new(PACK_NAME, PACK_VERSION)
-            .rule(
+            .cited_rule(
                 PII_IN_CONTENT,
                 Severity::High,
+                citation::PII_IN_CONTENT,
                 "Message content and ad copy contain no personal data: email addresses, phone \
                  numbers, payment card numbers or IBANs.",
             )
-            .rule(
+            .cited_rule(
                 SPECIAL_CATEGORY_TARGETING,
                 Severity::Critical,
-                "Audiences are not targeted on special-category data such as health, religion, \
-                 ethnicity, sexual orientation, politics, union membership or biometrics.",
+                citation::SPECIAL_CATEGORY,
+                "Messages and audiences picked by the person's health, religion, ethnicity, \
+                 sexual orientation, politics, union membership or biometrics go to a person \
+                 who judges the Art. 9(2) exceptions (escalate); firmographics do not count.",
             )
-            .rule(
+            .cited_rule(
                 PARTITION,
                 Severity::Critical,
+                citation::PARTITION,
                 "EU contacts are only added or exported to audiences in the EU platform region.",
             )
-            .rule(
+            .cited_rule(
                 MINIMISATION,
                 Severity::High,
-                "Audience exports send only the contact fields the configuration allows.",
+                citation::MINIMISATION,
+                "Audience exports send only the contact fields the configuration allows; \
+                 others are dropped from the export.",
             )
     }
 
@@ -207,16 +225,21 @@ impl Policy for Data {
         let mut judge = Judge::new();
         match &action.kind {
             ActionKind::Email(email) => {
-                let own: Vec<&str> = std::iter::once(email.from_address.as_str())
+                let own: Vec<&str> = std::iter::once(email.sender.from_address.as_str())
                     .chain(email.reply_to.as_deref())
                     .collect();
                 check_pii(&action, &own, &mut judge);
+                check_special_categories(&email.targeting, "message", &mut judge);
             }
-            ActionKind::Sms(_) | ActionKind::AdBudget(_) => check_pii(&action, &[], &mut judge),
+            ActionKind::Sms(sms) => {
+                check_pii(&action, &[], &mut judge);
+                check_special_categories(&sms.targeting, "message", &mut judge);
+            }
+            ActionKind::AdBudget(_) => check_pii(&action, &[], &mut judge),
             ActionKind::Audience(audience) => {
-                check_special_categories(audience, &mut judge);
+                check_special_categories(&audience.targeting, "audience", &mut judge);
                 check_partition(&action, audience, &ctx, &mut judge);
-                check_minimisation(audience, &mut judge);
+                check_minimisation(&action, audience, &mut judge);
             }
             ActionKind::Generic(_) => {}
         }
@@ -271,7 +294,8 @@ fn check_pii(action: &Action, own_addresses: &[&str], judge: &mut Judge) {
                          replace it with a link the recipient signs in to."
                     ),
                 )
-                .at(field, hit.start, &excerpt),
+                .at(field, hit.start, &excerpt)
+                .citing(citation::PII_IN_CONTENT),
             );
         }
     }
@@ -280,7 +304,10 @@ fn check_pii(action: &Action, own_addresses: &[&str], judge: &mut Judge) {
 // ---------------------------------------------------------------------------
 // data.special-category-targeting
 
-fn check_special_categories(audience: &AudienceUpdate, judge: &mut Judge) {
+/// Escalate every criterion about the person that names special-category
+/// data; criteria about the organisation (industry, size) are firmographics,
+/// not data about the person, and never fire.
+fn check_special_categories(targeting: &[Criterion], what: &str, judge: &mut Judge) {
     let keywords: Vec<String> = config_list("special-categories", DEFAULT_SPECIAL_CATEGORIES)
         .iter()
         .map(|k| normalise_keyword(k))
@@ -289,23 +316,33 @@ fn check_special_categories(audience: &AudienceUpdate, judge: &mut Judge) {
     if keywords.is_empty() {
         return;
     }
-    for (i, attribute) in audience.targeting.iter().enumerate() {
-        let Some((start, len, keyword)) = special_category_match(attribute, &keywords) else {
+    for (i, criterion) in targeting.iter().enumerate() {
+        if criterion.about != Subject::Person {
+            continue;
+        }
+        let hit = [
+            ("value", &criterion.value),
+            ("attribute", &criterion.attribute),
+        ]
+        .into_iter()
+        .find_map(|(part, text)| special_category_match(text, &keywords).map(|m| (part, text, m)));
+        let Some((part, text, (start, len, keyword))) = hit else {
             continue;
         };
-        let found = &attribute[start..start + len];
-        judge.deny(
+        let found = &text[start..start + len];
+        judge.escalate(
             Finding::new(
                 SPECIAL_CATEGORY_TARGETING,
                 Severity::Critical,
                 format!(
-                    "The audience targets \"{attribute}\", which uses special-category data \
-                     (\"{keyword}\"). Health, religion, ethnicity, sexual orientation, political \
-                     opinions, union membership and biometric or genetic data must not be used \
-                     for targeting: remove this attribute."
+                    "This {what} picks people by \"{}: {}\", which is special-category data \
+                     about them (\"{keyword}\"). Processing it needs an exception of GDPR Art. \
+                     9(2), such as explicit consent: a person must judge whether one applies.",
+                    criterion.attribute, criterion.value
                 ),
             )
-            .at(&format!("targeting[{i}]"), start, found),
+            .at(&format!("targeting[{i}].{part}"), start, found)
+            .citing(citation::SPECIAL_CATEGORY),
         );
     }
 }
@@ -396,14 +433,17 @@ fn check_partition(
                 audience.audience_id, audience.platform
             ),
         )
-        .at("platform-region", 0, &audience.platform_region),
+        .at("platform-region", 0, &audience.platform_region)
+        .citing(citation::PARTITION),
     );
 }
 
 // ---------------------------------------------------------------------------
 // data.minimisation
 
-fn check_minimisation(audience: &AudienceUpdate, judge: &mut Judge) {
+/// An export that sends fields beyond the allowed ones is fixed: the extra
+/// fields are dropped from it (the export itself is lawful).
+fn check_minimisation(action: &Action, audience: &AudienceUpdate, judge: &mut Judge) {
     if audience.operation != AudienceOperation::Export {
         return;
     }
@@ -416,25 +456,31 @@ fn check_minimisation(audience: &AudienceUpdate, judge: &mut Judge) {
     } else {
         format!("exports may only send {}", allowed.join(", "))
     };
+    let keep = |field: &str| allowed.contains(&field.trim().to_ascii_lowercase());
     let mut reported: Vec<String> = Vec::new();
     for (i, field) in audience.fields.iter().enumerate() {
         let name = field.trim().to_ascii_lowercase();
-        if allowed.contains(&name) || reported.contains(&name) {
+        if keep(field) || reported.contains(&name) {
             continue;
         }
         reported.push(name);
-        judge.deny(
-            Finding::new(
-                MINIMISATION,
-                Severity::High,
-                format!(
-                    "The export to {} sends the contact field \"{field}\", which is not needed: \
-                     {allowed_text}. Remove it from the export.",
-                    audience.platform
-                ),
-            )
-            .at(&format!("fields[{i}]"), 0, field),
-        );
+        let finding = Finding::new(
+            MINIMISATION,
+            Severity::High,
+            format!(
+                "The export to {} sent the contact field \"{field}\", which is not needed: \
+                 {allowed_text}.",
+                audience.platform
+            ),
+        )
+        .at(&format!("fields[{i}]"), 0, field)
+        .citing(citation::MINIMISATION)
+        .fixed(format!("dropped \"{field}\" from the exported fields"));
+        judge.modify(action, finding, |changed| {
+            if let ActionKind::Audience(a) = &mut changed.kind {
+                a.fields.retain(|f| keep(f));
+            }
+        });
     }
 }
 

@@ -57,6 +57,8 @@ fn finding(rule: &str, severity: Severity, message: String, evidence: Vec<String
         message,
         evidence,
         location: None,
+        citation: None,
+        fix: None,
     }
 }
 
@@ -112,9 +114,9 @@ fn judge(action: &Action, ctx: &RunContext) -> Verdict {
     };
     // claims.consent
     if let Some(to) = recipient {
-        let message = match (to.consent, &to.lawful_basis) {
-            (Consent::Denied, _) => Some("The recipient opted out of this channel"),
-            (Consent::Unknown, None) => Some("No consent or lawful basis on record"),
+        let message = match (to.consent.kind, &to.lawful_basis) {
+            (ConsentKind::Withdrawn, _) => Some("The recipient opted out of this channel"),
+            (ConsentKind::None, None) => Some("No consent or lawful basis on record"),
             _ => None,
         };
         if let Some(m) = message {
@@ -126,17 +128,26 @@ fn judge(action: &Action, ctx: &RunContext) -> Verdict {
             ));
         }
     }
-    // claims.quiet-hours
-    if let Some(to) = recipient {
-        let local = ctx.now as i128 + to.utc_offset_minutes as i128 * 60_000;
-        let hour = local.rem_euclid(86_400_000) / 3_600_000;
-        if !(8..21).contains(&hour) {
-            findings.push(finding(
+    // claims.quiet-hours: the recipient's wall clock when the message goes
+    // out, from the host (IANA zone, daylight saving time included).
+    if let (Some(to), Some(at)) = (recipient, action.send_time(ctx.now)) {
+        match host::to_local(&to.time_zone, at) {
+            Ok(local) if !(8..21).contains(&local.hour) => findings.push(finding(
                 QUIET,
                 Severity::Medium,
-                format!("It is {hour:02}:00 for the recipient"),
+                format!(
+                    "It is {:02}:{:02} for the recipient",
+                    local.hour, local.minute
+                ),
                 Vec::new(),
-            ));
+            )),
+            Ok(_) => {}
+            Err(_) => findings.push(finding(
+                QUIET,
+                Severity::Medium,
+                format!("No local time for the zone \"{}\"", to.time_zone),
+                Vec::new(),
+            )),
         }
     }
     // claims.budget-jump
@@ -171,12 +182,12 @@ fn judge(action: &Action, ctx: &RunContext) -> Verdict {
     // claims.unsubscribe
     let mut modified = None;
     if let ActionKind::Email(e) = &action.kind
-        && e.commercial
-        && e.unsubscribe_url.as_deref().unwrap_or("").is_empty()
+        && e.purpose == Purpose::Commercial
+        && e.unsubscribe.as_deref().unwrap_or("").is_empty()
     {
         let mut changed = action.clone();
         if let ActionKind::Email(m) = &mut changed.kind {
-            m.unsubscribe_url = Some(format!("{base}{}", e.to.contact_id));
+            m.unsubscribe = Some(format!("{base}{}", e.to.contact_id));
         }
         modified = Some(changed);
         findings.push(finding(

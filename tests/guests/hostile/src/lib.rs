@@ -111,7 +111,7 @@ mod raw {
     use gatehouse_guest::prelude::*;
 
     #[cfg(target_arch = "wasm32")]
-    #[link(wasm_import_module = "gatehouse:agent/host@0.1.0")]
+    #[link(wasm_import_module = "gatehouse:agent/host@0.2.0")]
     unsafe extern "C" {
         #[link_name = "log"]
         fn host_log(level: i32, ptr: i32, len: i32);
