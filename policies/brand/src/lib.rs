@@ -24,8 +24,11 @@
 //! - `banned-claims`: newline-separated terms. When the key is present its
 //!   terms *replace* the built-in list ([`DEFAULT_BANNED_CLAIMS`]); blank
 //!   lines are ignored, so an empty value disables the rule.
-//! - `disclosure`: the text a commercial email must carry (default
-//!   [`DEFAULT_DISCLOSURE`]); an empty value disables the rule.
+//! - `disclosure`: the text a commercial email must carry when its sender
+//!   profile names none (default [`DEFAULT_DISCLOSURE`]); an empty value
+//!   disables the rule. The disclosure binds to the brand: only emails whose
+//!   `sender.brand` is `brand-name` get it, with the profile's first
+//!   disclosure when it has one.
 //! - `brand-name`: the canonical spelling of the brand (default
 //!   [`DEFAULT_BRAND_NAME`]); an empty value disables the rule.
 //!
@@ -42,7 +45,7 @@ use gatehouse_guest::prelude::*;
 /// The pack's name.
 pub const PACK_NAME: &str = "brand";
 /// The pack's version.
-pub const PACK_VERSION: &str = "0.1.0";
+pub const PACK_VERSION: &str = "0.2.0";
 
 /// Rule id: banned and risky claims.
 pub const BANNED_CLAIM: &str = "brand.banned-claim";
@@ -210,15 +213,20 @@ fn check_banned_claims(texts: &LoweredTexts<'_>, judge: &mut Judge) {
 // ---------------------------------------------------------------------------
 // brand.required-disclosure
 
-/// Append the disclosure to a commercial email whose body lacks it.
+/// Append the disclosure to a commercial email of this pack's brand whose
+/// body lacks it. The disclosure is the sender profile's first one, else the
+/// configured text. Another brand's email is not this pack's to change.
 fn check_disclosure(action: &Action, judge: &mut Judge) {
     let Some(email) = action.as_email() else {
         return;
     };
-    if email.purpose != Purpose::Commercial {
+    if email.purpose != Purpose::Commercial || !is_our_brand(&email.sender.brand) {
         return;
     }
-    let disclosure = host::config("disclosure").unwrap_or_else(|| DEFAULT_DISCLOSURE.to_string());
+    let disclosure = match email.sender.disclosures.first() {
+        Some(own) => own.clone(),
+        None => host::config("disclosure").unwrap_or_else(|| DEFAULT_DISCLOSURE.to_string()),
+    };
     let disclosure = disclosure.trim();
     if disclosure.is_empty() || contains_ignoring_whitespace(&email.body, disclosure) {
         return;
@@ -227,7 +235,12 @@ fn check_disclosure(action: &Action, judge: &mut Judge) {
         REQUIRED_DISCLOSURE,
         Severity::Medium,
         "This commercial email lacked the sender disclosure; it was appended to the body.",
-    );
+    )
+    .at("body", email.body.len(), "")
+    .fixed(format!(
+        "appended the disclosure of sender profile `{}`: \"{disclosure}\"",
+        email.sender.profile
+    ));
     judge.modify(action, finding, |changed| {
         if let ActionKind::Email(email) = &mut changed.kind {
             append_paragraph(&mut email.body, disclosure);
@@ -419,7 +432,8 @@ fn check_name_spelling(action: &Action, texts: &LoweredTexts<'_>, judge: &mut Ju
                 Severity::Low,
                 format!("The brand is spelled \"{brand}\", not \"{found}\"; corrected."),
             )
-            .at(text.field, start, found);
+            .at(text.field, start, found)
+            .fixed(format!("replaced \"{found}\" with \"{brand}\""));
             let field = text.field;
             judge.modify(action, finding, |changed| {
                 if let Some(target) = changed.text_mut(field) {
@@ -432,6 +446,15 @@ fn check_name_spelling(action: &Action, texts: &LoweredTexts<'_>, judge: &mut Ju
             });
         }
     }
+}
+
+/// True when a sender's brand is the one this pack is configured for
+/// (`brand-name`, any case). An unstamped sender (offline checks of bare
+/// actions) counts as ours.
+fn is_our_brand(sender_brand: &str) -> bool {
+    let ours = host::config("brand-name").unwrap_or_else(|| DEFAULT_BRAND_NAME.to_string());
+    let sender_brand = sender_brand.trim();
+    sender_brand.is_empty() || sender_brand.eq_ignore_ascii_case(ours.trim())
 }
 
 /// Fields a reader sees as prose (not machine-readable payloads).
@@ -493,7 +516,6 @@ mod tests {
     fn returning(id: &str) -> Recipient {
         Recipient {
             first_contact: false,
-            consent: Consent::Granted,
             ..Recipient::contact(id)
         }
     }
@@ -501,7 +523,7 @@ mod tests {
     /// A commercial email to a returning customer, with the disclosure.
     fn email(subject: &str, body: &str) -> Action {
         let body = format!("{body}\n\n{DEFAULT_DISCLOSURE}");
-        Action::email("a-1", returning("c-1"), subject, &body)
+        Action::email("a-1", returning("c-1"), Purpose::Commercial, subject, &body)
     }
 
     fn validate(action: Action) -> Verdict {
@@ -519,7 +541,7 @@ mod tests {
     fn describes_every_rule() {
         let info = Brand::describe();
         assert_eq!(info.name, "brand");
-        assert_eq!(info.version, "0.1.0");
+        assert_eq!(info.version, "0.2.0");
         let ids: Vec<&str> = info.rules.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -572,7 +594,12 @@ mod tests {
         assert_eq!((span.field.as_str(), span.start), ("subject", 2));
         assert_eq!(span.excerpt, "Risk-Free");
 
-        let sms = Action::sms("a-2", returning("c-1"), "ACME", "Now 100% FREE: reply YES");
+        let sms = Action::sms(
+            "a-2",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Now 100% FREE: reply YES",
+        );
         assert_eq!(rules(&validate(sms)), [BANNED_CLAIM]);
 
         let ad = Action::new(
@@ -650,7 +677,13 @@ mod tests {
     #[test]
     fn missing_disclosure_is_appended() {
         MockHost::new().install();
-        let action = Action::email("a-1", returning("c-1"), "Hello", "Hi Ada,\nNew offers.\n\n");
+        let action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Hi Ada,\nNew offers.\n\n",
+        );
         let verdict = validate(action);
         assert_eq!(rules(&verdict), [REQUIRED_DISCLOSURE]);
         let f = findings(&verdict);
@@ -663,11 +696,60 @@ mod tests {
     }
 
     #[test]
+    fn another_brands_email_gets_no_disclosure() {
+        MockHost::new().install();
+        let mut action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Hi Ada.",
+        );
+        if let ActionKind::Email(e) = &mut action.kind {
+            e.sender.brand = "Globex".into();
+        }
+        assert_eq!(validate(action), Verdict::Allow);
+    }
+
+    #[test]
+    fn the_profiles_own_disclosure_is_appended() {
+        MockHost::new().install();
+        let mut action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Hi Ada.",
+        );
+        if let ActionKind::Email(e) = &mut action.kind {
+            e.sender.brand = "Acme".into();
+            e.sender.profile = "acme".into();
+            e.sender.disclosures = vec!["Sent by Acme Inc. to its customers.".into()];
+        }
+        let verdict = validate(action);
+        let email = modified_email(&verdict).expect("modified");
+        assert!(email.body.ends_with("Sent by Acme Inc. to its customers."));
+        assert!(
+            findings(&verdict)[0]
+                .fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("acme")
+        );
+    }
+
+    #[test]
     fn disclosure_is_not_required_of_non_commercial_email() {
         MockHost::new().install();
-        let mut action = Action::email("a-1", returning("c-1"), "Your invoice", "Attached.");
+        let mut action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Transactional,
+            "Your invoice",
+            "Attached.",
+        );
         if let ActionKind::Email(e) = &mut action.kind {
-            e.commercial = false;
+            e.purpose = Purpose::Transactional;
         }
         assert!(matches!(validate(action), Verdict::Allow));
     }
@@ -679,6 +761,7 @@ mod tests {
         let action = Action::email(
             "a-1",
             returning("c-1"),
+            Purpose::Commercial,
             "Hello",
             &format!("Hi.\n\n{wrapped}"),
         );
@@ -690,12 +773,19 @@ mod tests {
         MockHost::new()
             .config("disclosure", "Sent by Acme GmbH, Berlin.")
             .install();
-        let verdict = validate(Action::email("a-1", returning("c-1"), "Hello", "Hi."));
+        let verdict = validate(Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Hi.",
+        ));
         let changed = modified_email(&verdict).expect("modified");
         assert_eq!(changed.body, "Hi.\n\nSent by Acme GmbH, Berlin.");
         let ok = Action::email(
             "a-1",
             returning("c-1"),
+            Purpose::Commercial,
             "Hello",
             "Hi.\nSent by Acme GmbH, Berlin.",
         );
@@ -770,6 +860,7 @@ mod tests {
             let action = Action::email(
                 "a-1",
                 Recipient::contact("c-9"),
+                Purpose::Commercial,
                 subject,
                 DEFAULT_DISCLOSURE,
             );
@@ -787,6 +878,7 @@ mod tests {
             Action::email(
                 "a-1",
                 Recipient::contact("c-9"),
+                Purpose::Commercial,
                 subject,
                 DEFAULT_DISCLOSURE,
             )
@@ -848,7 +940,13 @@ mod tests {
     #[test]
     fn spelling_and_disclosure_modifications_combine() {
         MockHost::new().install();
-        let action = Action::email("a-1", returning("c-1"), "Hello", "The acme team");
+        let action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "The acme team",
+        );
         let verdict = validate(action);
         assert_eq!(rules(&verdict), [NAME_SPELLING, REQUIRED_DISCLOSURE]);
         let changed = modified_email(&verdict).expect("modified");
@@ -885,7 +983,13 @@ mod tests {
     #[test]
     fn deny_wins_and_keeps_the_other_findings() {
         MockHost::new().install();
-        let action = Action::email("a-1", returning("c-1"), "Hello", "Guaranteed!!! by acme");
+        let action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Guaranteed!!! by acme",
+        );
         let verdict = validate(action);
         assert!(matches!(verdict, Verdict::Deny(_)));
         assert_eq!(
