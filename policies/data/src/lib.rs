@@ -2,13 +2,30 @@
 //!
 //! | rule | severity | applies to | checks |
 //! |---|---|---|---|
-//! | [`PII_IN_CONTENT`] (`data.pii-in-content`) | high | email subject and body, SMS body, ad copy | no email addresses, phone numbers, payment card numbers or IBANs in the text |
-//! | [`SPECIAL_CATEGORY_TARGETING`] (`data.special-category-targeting`) | critical | audience updates | no targeting attribute names special-category data (health, religion, ...) |
-//! | [`PARTITION`] (`data.partition`) | critical | audience updates adding, replacing or exporting | EU contacts go only to a platform region `EU` |
-//! | [`MINIMISATION`] (`data.minimisation`) | high | audience exports | only the configured contact fields are sent |
+//! | rule | severity | citation | applies to | verdict |
+//! |---|---|---|---|---|
+//! | [`PII_IN_CONTENT`] (`data.pii-in-content`) | high | GDPR Art. 5(1)(f), Art. 32 | email subject and body, SMS body, ad copy: no email addresses, phone numbers, payment card numbers or IBANs | deny |
+//! | [`SPECIAL_CATEGORY_TARGETING`] (`data.special-category-targeting`) | critical | GDPR Art. 9(1) | targeting criteria about the person on emails, texts and audiences | escalate |
+//! | [`PARTITION`] (`data.partition`) | critical | GDPR Art. 44 | audience updates adding, replacing or exporting: EU contacts go only to platform region `EU` | deny |
+//! | [`MINIMISATION`] (`data.minimisation`) | high | GDPR Art. 5(1)(c) | audience exports: only the configured contact fields | modify (drops the others) |
 //!
-//! Every rule denies. Other action kinds (and the machine-readable payload
+//! Fix before deny: an export with too many fields is lawful once the extra
+//! fields are dropped, so the pack drops them. Personal data in a message
+//! stays a deny: no edit the pack could make (masking a number, deleting a
+//! sentence) keeps the message meaning what its author meant, so the author
+//! must rewrite it. Special categories need a person: GDPR Art. 9(2) lists
+//! exceptions (explicit consent, data made public by the person) that only
+//! a person can judge. Other action kinds (and the machine-readable payload
 //! of a generic action) are allowed.
+//!
+//! Criteria about the organisation (`about: organisation`: industry, size,
+//! employer) are firmographics, not data about the person: a clinic's
+//! industry is not its employee's health.
+//!
+//! A phone number must be a token of its own: digits that continue an
+//! identifier (after an IBAN head such as `DE12`, or after a reference
+//! label such as `Ref:`, `Order no.`, `Invoice #`) are not flagged, nor are
+//! digits inside a word, a path or an address.
 //!
 //! # Personal data in content
 //!
@@ -52,12 +69,13 @@
 //!
 //! # Audiences
 //!
-//! - Special categories (GDPR Art. 9): each targeting attribute is matched
-//!   case-insensitively against the configured keywords as whole words,
-//!   punctuation counting as spaces (`interest:diabetes`, `trade-union`
-//!   matches `trade union`), with an optional plural `s`. One finding per
-//!   offending attribute, pointing at `targeting[i]` and the keyword's span
-//!   in it. Applies to every operation: selecting people by such data is
+//! - Special categories (GDPR Art. 9): each criterion about the person is
+//!   matched (value, then attribute) case-insensitively against the
+//!   configured keywords as whole words, punctuation counting as spaces
+//!   (`trade-union` matches `trade union`), with an optional plural `s`. One
+//!   finding per offending criterion, pointing at `targeting[i].value` (or
+//!   `.attribute`) and the keyword's span in it. Applies to every audience
+//!   operation and every message: selecting people by such data is
 //!   processing it.
 //! - Partitions: the contacts are EU data when the action's `region` is
 //!   `EU` or the run's partition is `EU` (a run only reads its own
@@ -66,7 +84,7 @@
 //!   removing contacts from an audience sends nothing new and is allowed.
 //! - Minimisation: an export (`operation == export`) may only send the
 //!   configured fields (case-insensitive); one finding per extra field,
-//!   pointing at `fields[i]`.
+//!   pointing at `fields[i]`, and the extra fields are dropped.
 //!
 //! # Configuration
 //!

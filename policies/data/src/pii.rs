@@ -464,12 +464,56 @@ fn phones(text: &str) -> Vec<(usize, usize)> {
             i += 1;
             continue;
         };
-        if run_may_end(text, run.end) && is_phone(&run) {
+        if run_may_end(text, run.end) && is_phone(&run) && !continues_identifier(text, run.start) {
             found.push((run.start, run.end));
         }
         i = run.end.max(i + 1);
     }
     found
+}
+
+/// Labels that introduce a reference rather than a phone number.
+const REFERENCE_LABELS: &[&str] = &[
+    "ref",
+    "reference",
+    "invoice",
+    "inv",
+    "order",
+    "no",
+    "nr",
+    "number",
+    "account",
+    "acct",
+    "customer",
+    "ticket",
+    "case",
+    "id",
+    "iban",
+    "bic",
+    "tracking",
+    "booking",
+    "policy",
+];
+
+/// True when the digits at `start` continue an identifier rather than start
+/// a token of their own: the word before them is the head of an IBAN
+/// (`DE12 3456 7890 12`, two letters and two check digits, whatever the
+/// checksum) or a reference label (`Ref: 4471-2290-1183`, `Order no. 0412
+/// 555 123`, `Invoice #…`).
+fn continues_identifier(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end_matches([' ', ':', '#', '.']);
+    let word_start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric()))
+        .map_or(0, |i| i + 1);
+    let word = &before[word_start..];
+    let b = word.as_bytes();
+    let iban_head = b.len() == 4
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..].iter().all(u8::is_ascii_digit);
+    iban_head
+        || REFERENCE_LABELS
+            .iter()
+            .any(|label| word.eq_ignore_ascii_case(label))
 }
 
 /// True when a run is written like a phone number.

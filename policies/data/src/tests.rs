@@ -34,11 +34,17 @@ fn span(f: &Finding) -> (&str, u32, u32, &str) {
 }
 
 fn email(subject: &str, body: &str) -> Action {
-    let mut action = Action::email("a-1", Recipient::contact("c-1"), subject, body);
+    let mut action = Action::email(
+        "a-1",
+        Recipient::contact("c-1"),
+        Purpose::Commercial,
+        subject,
+        body,
+    );
     if let Some(e) = action.email_mut() {
-        e.from_name = "Acme Marketing".to_string();
-        e.from_address = "news@acme.example".to_string();
-        e.unsubscribe_url = Some("https://acme.example/u?e=ada@example.eu".to_string());
+        e.sender.from_name = "Acme Marketing".to_string();
+        e.sender.from_address = "news@acme.example".to_string();
+        e.unsubscribe = Some("https://acme.example/u?e=ada@example.eu".to_string());
     }
     action
 }
@@ -57,6 +63,14 @@ fn ad(copy: &str) -> Action {
     )
 }
 
+/// `attribute:value` (or a bare value, as an interest) about the person.
+fn person(text: &str) -> Criterion {
+    match text.split_once(':') {
+        Some((attribute, value)) => Criterion::person(attribute, value),
+        None => Criterion::person("interest", text),
+    }
+}
+
 fn audience(
     region: &str,
     platform_region: &str,
@@ -73,7 +87,7 @@ fn audience(
             operation,
             contact_ids: vec!["c-1".to_string(), "c-2".to_string()],
             fields: fields.iter().map(|f| f.to_string()).collect(),
-            targeting: targeting.iter().map(|t| t.to_string()).collect(),
+            targeting: targeting.iter().map(|t| person(t)).collect(),
         }),
     )
     .by("audience-agent", region)
@@ -84,7 +98,7 @@ fn describes_every_rule_in_manifest_order() {
     let info = Data::describe();
     assert_eq!(
         (info.name.as_str(), info.version.as_str()),
-        ("data", "0.1.0")
+        ("data", "0.2.0")
     );
     let ids: Vec<&str> = info.rules.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(
@@ -258,7 +272,7 @@ fn pii_in_subject_sms_and_ad_copy() {
     let sms = Action::sms(
         "s-1",
         Recipient::contact("c-1"),
-        "ACME",
+        Purpose::Commercial,
         "Call +1 415 555 0100. STOP to end",
     );
     let verdict = validate(sms);
@@ -332,12 +346,17 @@ fn special_category_targeting() {
             "Trade-Union members",
         ],
     ));
+    assert!(
+        matches!(verdict, Verdict::Escalate(_)),
+        "a person judges Art. 9(2)"
+    );
     assert_eq!(rules(&verdict), [SPECIAL_CATEGORY_TARGETING; 3]);
     let f = findings(&verdict);
     assert_eq!(f[0].severity, Severity::Critical);
-    assert_eq!(span(f[0]), ("targeting[1]", 9, 17, "diabetes"));
-    assert_eq!(span(f[1]), ("targeting[2]", 0, 8, "religion"));
-    assert_eq!(span(f[2]), ("targeting[3]", 0, 11, "Trade-Union"));
+    assert_eq!(f[0].citation.as_deref(), Some("GDPR Art. 9(1)"));
+    assert_eq!(span(f[0]), ("targeting[1].value", 0, 8, "diabetes"));
+    assert_eq!(span(f[1]), ("targeting[2].value", 0, 8, "catholic"));
+    assert_eq!(span(f[2]), ("targeting[3].value", 0, 11, "Trade-Union"));
 
     // Whole words only, with a plural.
     for ok in [
@@ -358,7 +377,7 @@ fn special_category_targeting() {
     );
     assert_eq!(
         span(findings(&validate(plural))[0]),
-        ("targeting[0]", 8, 15, "Muslims")
+        ("targeting[0].value", 0, 7, "Muslims")
     );
 }
 
@@ -444,7 +463,15 @@ fn exports_send_only_allowed_fields() {
         &[],
     ));
     assert_eq!(rules(&verdict), [MINIMISATION, MINIMISATION]);
+    let Verdict::Modify(m) = &verdict else {
+        panic!("extra fields are dropped: {verdict:?}");
+    };
+    let ActionKind::Audience(fixed) = &m.action.kind else {
+        panic!("an audience");
+    };
+    assert_eq!(fixed.fields, ["hashed_email"]);
     let f = findings(&verdict);
+    assert!(f[0].fix.as_deref().unwrap_or("").contains("dropped"));
     assert_eq!(span(f[0]), ("fields[1]", 0, 5, "email"));
     assert_eq!(span(f[1]), ("fields[2]", 0, 5, "phone"));
     assert!(
@@ -497,8 +524,65 @@ fn all_audience_rules_together() {
         &["hashed_email", "date_of_birth"],
         &["interest:cancer"],
     ));
+    assert!(matches!(verdict, Verdict::Deny(_)));
     assert_eq!(
         rules(&verdict),
-        [SPECIAL_CATEGORY_TARGETING, PARTITION, MINIMISATION]
+        [PARTITION, SPECIAL_CATEGORY_TARGETING, MINIMISATION]
     );
+}
+
+#[test]
+fn firmographics_are_not_data_about_the_person() {
+    MockHost::new().install();
+    let mut action = email("Hello", "Hi Ada");
+    if let Some(e) = action.email_mut() {
+        e.targeting = vec![
+            Criterion::organisation("industry", "healthcare"),
+            Criterion::organisation("employer", "Cancer Research Institute"),
+            Criterion::person("interest", "running"),
+        ];
+    }
+    assert_eq!(validate(action.clone()), Verdict::Allow);
+    if let Some(e) = action.email_mut() {
+        e.targeting.push(Criterion::person("condition", "diabetes"));
+    }
+    let verdict = validate(action);
+    assert!(matches!(verdict, Verdict::Escalate(_)));
+    assert_eq!(
+        span(findings(&verdict)[0]),
+        ("targeting[3].value", 0, 8, "diabetes")
+    );
+}
+
+#[test]
+fn special_categories_on_a_text_message_go_to_a_person() {
+    MockHost::new().install();
+    let mut sms = Action::sms(
+        "s-1",
+        Recipient::contact("c-1"),
+        Purpose::Commercial,
+        "Spring class schedule is out. STOP to end",
+    );
+    if let ActionKind::Sms(s) = &mut sms.kind {
+        s.targeting = vec![Criterion::person("religion", "muslim")];
+    }
+    assert_eq!(rules(&validate(sms)), [SPECIAL_CATEGORY_TARGETING]);
+}
+
+#[test]
+fn no_phone_number_inside_another_identifier() {
+    MockHost::new().install();
+    for body in [
+        "Pay to DE12 3456 7890 12 by Friday.",
+        "Ref: 4471-2290-1183",
+        "Your order no. 0412 555 123 has shipped.",
+        "Invoice #555-123-4567 is attached.",
+        "See INV-2026-0412-5567 for details.",
+        "Track it at https://acme.example/t/0412-555-123",
+    ] {
+        assert_eq!(validate(email("Hello", body)), Verdict::Allow, "{body}");
+    }
+    // A phone number of its own is still found, after any other word.
+    let verdict = validate(email("Hello", "Call me on 0412 555 123 today."));
+    assert_eq!(rules(&verdict), [PII_IN_CONTENT]);
 }
