@@ -177,6 +177,25 @@ mod tests {
         );
     }
 
+    /// The EU switches at 01:00 UTC on the last Sunday of March and October.
+    #[test]
+    fn eu_switch_dates_2026_and_2027() {
+        for (before, after, off_before, off_after) in [
+            ("2026-03-29T00:59:00Z", "2026-03-29T01:00:00Z", 60, 120),
+            ("2026-10-25T00:59:00Z", "2026-10-25T01:00:00Z", 120, 60),
+            ("2027-03-28T00:59:00Z", "2027-03-28T01:00:00Z", 60, 120),
+            ("2027-10-31T00:59:00Z", "2027-10-31T01:00:00Z", 120, 60),
+        ] {
+            let b = to_local("Europe/Berlin", parse_instant(before).unwrap()).unwrap();
+            let a = to_local("Europe/Berlin", parse_instant(after).unwrap()).unwrap();
+            assert_eq!(
+                (b.utc_offset_minutes, a.utc_offset_minutes),
+                (off_before, off_after),
+                "{before}"
+            );
+        }
+    }
+
     #[test]
     fn instants_need_an_offset() {
         assert_eq!(
