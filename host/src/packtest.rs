@@ -470,9 +470,9 @@ mod tests {{
     #[test]
     fn shouting_is_denied_and_normal_case_allowed() {{
         gatehouse_guest::testing::MockHost::new().install();
-        let loud = Action::email("a-1", Recipient::contact("c-1"), "BIG NEWS", "Hi");
+        let loud = Action::email("a-1", Recipient::contact("c-1"), Purpose::Commercial, "BIG NEWS", "Hi");
         assert!(matches!(Pack::validate(loud, RunContext::for_test()), Verdict::Deny(_)));
-        let calm = Action::email("a-2", Recipient::contact("c-1"), "Big news", "Hi");
+        let calm = Action::email("a-2", Recipient::contact("c-1"), Purpose::Commercial, "Big news", "Hi");
         assert_eq!(Pack::validate(calm, RunContext::for_test()), Verdict::Allow);
     }}
 }}
@@ -484,13 +484,13 @@ mod tests {{
             format!(
                 r#"{{"cases": [
   {{"name": "a subject in capitals is denied",
-   "action": {{"id": "a-1", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "subject": "BIG NEWS", "body": "Hi"}}}},
+   "action": {{"id": "a-1", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "purpose": "commercial", "subject": "BIG NEWS", "body": "Hi"}}}},
    "expect": {{"verdict": "deny", "rules": ["{rule}"]}}}},
   {{"name": "a normal subject is allowed",
-   "action": {{"id": "a-2", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "subject": "Big news", "body": "Hi"}}}},
+   "action": {{"id": "a-2", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "purpose": "commercial", "subject": "Big news", "body": "Hi"}}}},
    "expect": {{"verdict": "allow", "rules": []}}}},
   {{"name": "a short acronym is fine",
-   "action": {{"id": "a-3", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "subject": "FAQ", "body": "Hi"}}}},
+   "action": {{"id": "a-3", "region": "EU", "kind": {{"type": "email", "to": {{"contact-id": "c-1"}}, "purpose": "commercial", "subject": "FAQ", "body": "Hi"}}}},
    "expect": {{"verdict": "allow", "rules": []}}}}
 ]}}
 "#

@@ -150,9 +150,11 @@ fn leads(day: u32, n: u32) -> Dataset {
             fields: [
                 ("first_name", "Greta"),
                 ("company", "Vogel GmbH"),
-                ("consent_email", "granted"),
+                ("consent_email", "express"),
+                ("consent_email_purposes", "commercial"),
                 ("last_activity", "joined our webinar"),
                 ("country", "DE"),
+                ("time_zone", "Europe/Berlin"),
                 ("email", "greta@example.eu"),
             ]
             .iter()

@@ -1,5 +1,5 @@
 // The `{{name}}` policy pack (JavaScript, built with componentize-js).
-import { config } from 'gatehouse:agent/host@0.1.0';
+import { config } from 'gatehouse:agent/host@0.2.0';
 
 const RULE = '{{name}}.no-shouting';
 const utf8 = new TextEncoder();
@@ -10,7 +10,7 @@ export const policy = {
       name: '{{name}}',
       version: '0.1.0',
       rules: [
-        { id: RULE, severity: 'low', description: 'Email subjects are not written in capitals only.' },
+        { id: RULE, severity: 'low', description: 'Email subjects are not written in capitals only.', citation: undefined },
       ],
       sdk: undefined,
     };
@@ -34,6 +34,8 @@ export const policy = {
               message: 'The subject is written in capitals only.',
               evidence: [],
               location: { field: 'subject', start: 0, end: utf8.encode(subject).length, excerpt: subject },
+              citation: undefined,
+              fix: undefined,
             },
           ],
         };

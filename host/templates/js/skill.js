@@ -1,6 +1,6 @@
 // The `{{name}}` skill (JavaScript, built with componentize-js): one email
 // proposal per contact of the run's partition who consented to email.
-import { retrieve } from 'gatehouse:agent/host@0.1.0';
+import { retrieve } from 'gatehouse:agent/host@0.2.0';
 
 export const skill = {
   describe() {
@@ -17,7 +17,7 @@ export const skill = {
     const actions = [];
     for (const contact of contacts) {
       const f = Object.fromEntries(contact.fields.map((x) => [x.name, x.value]));
-      if (f.consent_email !== 'granted') continue;
+      if (!['express-written', 'express', 'implied', 'soft-opt-in'].includes(f.consent_email)) continue;
       actions.push({
         id: `${ctx.runId}-${contact.id}`,
         agent: ctx.agent,
@@ -28,24 +28,35 @@ export const skill = {
         kind: {
           tag: 'email',
           val: {
+            // The host stamps the recipient's facts and the sender
+            // profile over these before any pack sees the email.
             to: {
               contactId: contact.id,
-              address: f.email ?? '',
-              region: contact.partition,
-              country: f.country ?? '',
-              consent: 'granted',
+              address: '',
+              region: '',
+              country: '',
+              consent: {
+                kind: 'none', channel: 'email', purposes: [],
+                obtainedAt: undefined, expiresAt: undefined, withdrawnAt: undefined, evidence: undefined,
+              },
               lawfulBasis: undefined,
-              utcOffsetMinutes: Number(f.utc_offset_minutes ?? '0'),
-              firstContact: false,
+              relationship: { lastPurchaseAt: undefined, lastInquiryAt: undefined },
+              timeZone: '',
+              firstContact: true,
             },
-            fromName: 'Acme Marketing',
-            fromAddress: 'news@acme.example',
+            sender: {
+              profile: '', brand: '', legalName: '', fromName: '', fromAddress: '', smsSenderId: '',
+              postalAddress: undefined, contact: undefined, unsubscribe: undefined, smsOptOut: undefined,
+              disclosures: [], regimes: [],
+            },
             replyTo: undefined,
             subject: `${f.first_name ?? 'Hello'}, news from Acme`,
             body: `Hi ${f.first_name ?? 'there'},\n\nOur spring catalogue is out.\n\nThe Acme team`,
-            unsubscribeUrl: `https://acme.example/u/${contact.id}`,
+            unsubscribe: `https://acme.example/u/${contact.id}`,
             postalAddress: 'Acme Inc., 100 Main St, Springfield',
-            commercial: true,
+            purpose: 'commercial',
+            sendAt: undefined,
+            targeting: [],
           },
         },
       });

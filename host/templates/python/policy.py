@@ -40,6 +40,7 @@ class Policy(exports.Policy):
                     id=RULE,
                     severity=types.Severity.LOW,
                     description="Email subjects are not written in capitals only.",
+                    citation=None,
                 )
             ],
             sdk=None,
@@ -64,6 +65,8 @@ class Policy(exports.Policy):
                         end=len(subject.encode()),
                         excerpt=subject,
                     ),
+                    citation=None,
+                    fix=None,
                 )
                 return types.Verdict_Deny([finding])
         return types.Verdict_Allow()

@@ -18,28 +18,45 @@ class Skill(exports.Skill):
         actions = []
         for contact in contacts:
             f = {field.name: field.value for field in contact.fields}
-            if f.get("consent_email") != "granted":
+            if f.get("consent_email") not in ("express-written", "express", "implied", "soft-opt-in"):
                 continue
+            # The host stamps the recipient's facts and the sender profile
+            # over these before any pack sees the email.
             to = types.Recipient(
                 contact_id=contact.id,
-                address=f.get("email", ""),
-                region=contact.partition,
-                country=f.get("country", ""),
-                consent=types.Consent.GRANTED,
+                address="",
+                region="",
+                country="",
+                consent=types.Consent(
+                    kind=types.ConsentKind.NONE,
+                    channel=types.Channel.EMAIL,
+                    purposes=[],
+                    obtained_at=None,
+                    expires_at=None,
+                    withdrawn_at=None,
+                    evidence=None,
+                ),
                 lawful_basis=None,
-                utc_offset_minutes=int(f.get("utc_offset_minutes", "0")),
-                first_contact=False,
+                relationship=types.Relationship(last_purchase_at=None, last_inquiry_at=None),
+                time_zone="",
+                first_contact=True,
+            )
+            sender = types.Sender(
+                profile="", brand="", legal_name="", from_name="", from_address="", sms_sender_id="",
+                postal_address=None, contact=None, unsubscribe=None, sms_opt_out=None,
+                disclosures=[], regimes=[],
             )
             email = types.Email(
                 to=to,
-                from_name="Acme Marketing",
-                from_address="news@acme.example",
+                sender=sender,
                 reply_to=None,
                 subject=f"{f.get('first_name', 'Hello')}, news from Acme",
                 body=f"Hi {f.get('first_name', 'there')},\n\nOur spring catalogue is out.\n\nThe Acme team",
-                unsubscribe_url=f"https://acme.example/u/{contact.id}",
+                unsubscribe=f"https://acme.example/u/{contact.id}",
                 postal_address="Acme Inc., 100 Main St, Springfield",
-                commercial=True,
+                purpose=types.Purpose.COMMERCIAL,
+                send_at=None,
+                targeting=[],
             )
             actions.append(
                 types.Action(

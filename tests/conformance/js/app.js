@@ -2,7 +2,7 @@
 // same rules live in ../rust/src/lib.rs and ../python/app.py; ../README.md
 // is their specification and ../cases.json the cases all three must pass
 // with identical answers.
-import { config, log } from 'gatehouse:agent/host@0.1.0';
+import { config, log, toLocal } from 'gatehouse:agent/host@0.2.0';
 
 const BANNED = 'claims.banned-term';
 const CONSENT = 'claims.consent';
@@ -23,7 +23,9 @@ const RULES = [
 const utf8 = new TextEncoder();
 const bytes = (s) => utf8.encode(s).length;
 const asciiLower = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
-const finding = (rule, severity, message, evidence) => ({ rule, severity, message, evidence, location: undefined });
+const finding = (rule, severity, message, evidence) => ({
+  rule, severity, message, evidence, location: undefined, citation: undefined, fix: undefined,
+});
 
 // The texts the banned-term rule reads, in order.
 function texts(action) {
@@ -60,16 +62,22 @@ function judge(action, ctx) {
   const to = k.tag === 'email' || k.tag === 'sms' ? k.val.to : undefined;
   if (to !== undefined) {
     let message;
-    if (to.consent === 'denied') message = 'The recipient opted out of this channel';
-    else if (to.consent === 'unknown' && to.lawfulBasis === undefined) message = 'No consent or lawful basis on record';
+    if (to.consent.kind === 'withdrawn') message = 'The recipient opted out of this channel';
+    else if (to.consent.kind === 'none' && to.lawfulBasis === undefined) message = 'No consent or lawful basis on record';
     if (message !== undefined) findings.push(finding(CONSENT, 'critical', message, [to.contactId]));
   }
   if (to !== undefined) {
-    const day = 86400000n;
-    const local = ctx.now + BigInt(to.utcOffsetMinutes) * 60000n; // s64 arrives as a BigInt
-    const hour = Number((((local % day) + day) % day) / 3600000n); // BigInt % truncates
-    if (!(hour >= 8 && hour < 21)) {
-      findings.push(finding(QUIET, 'medium', `It is ${String(hour).padStart(2, '0')}:00 for the recipient`, []));
+    // The recipient's wall clock when the message goes out, from the host
+    // (s64 values arrive and leave as BigInt; an error result is thrown).
+    const at = k.val.sendAt ?? ctx.now;
+    const two = (n) => String(n).padStart(2, '0');
+    try {
+      const local = toLocal(to.timeZone, at);
+      if (!(local.hour >= 8 && local.hour < 21)) {
+        findings.push(finding(QUIET, 'medium', `It is ${two(local.hour)}:${two(local.minute)} for the recipient`, []));
+      }
+    } catch {
+      findings.push(finding(QUIET, 'medium', `No local time for the zone "${to.timeZone}"`, []));
     }
   }
   if (k.tag === 'ad-budget') {
@@ -83,8 +91,8 @@ function judge(action, ctx) {
     findings.push(finding(AUDIENCE, 'high', `Exports contacts of ${action.region} to a platform in ${k.val.platformRegion}`, []));
   }
   let modified;
-  if (k.tag === 'email' && k.val.commercial && !k.val.unsubscribeUrl) {
-    modified = { ...action, kind: { tag: 'email', val: { ...k.val, unsubscribeUrl: base + k.val.to.contactId } } };
+  if (k.tag === 'email' && k.val.purpose === 'commercial' && !k.val.unsubscribe) {
+    modified = { ...action, kind: { tag: 'email', val: { ...k.val, unsubscribe: base + k.val.to.contactId } } };
     findings.push(finding(UNSUBSCRIBE, 'low', 'An unsubscribe link was added', []));
   }
 
@@ -101,7 +109,7 @@ export const policy = {
     return {
       name: 'claims',
       version: '0.1.0',
-      rules: RULES.map(([id, severity, description]) => ({ id, severity, description })),
+      rules: RULES.map(([id, severity, description]) => ({ id, severity, description, citation: undefined })),
       sdk: undefined,
     };
   },

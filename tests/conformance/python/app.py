@@ -6,6 +6,8 @@ identical answers."""
 import dataclasses
 import re
 
+from componentize_py_types import Err
+
 from wit_world import exports
 from wit_world.imports import host, types
 
@@ -28,7 +30,8 @@ RULES = [
 
 
 def finding(rule, severity, message, evidence):
-    return types.Finding(rule=rule, severity=severity, message=message, evidence=evidence, location=None)
+    return types.Finding(rule=rule, severity=severity, message=message, evidence=evidence, location=None,
+                         citation=None, fix=None)
 
 
 def texts(action):
@@ -66,17 +69,21 @@ def judge(action, ctx):
     to = k.value.to if isinstance(k, (types.ActionKind_Email, types.ActionKind_Sms)) else None
     if to is not None:
         message = None
-        if to.consent == types.Consent.DENIED:
+        if to.consent.kind == types.ConsentKind.WITHDRAWN:
             message = "The recipient opted out of this channel"
-        elif to.consent == types.Consent.UNKNOWN and to.lawful_basis is None:
+        elif to.consent.kind == types.ConsentKind.NONE and to.lawful_basis is None:
             message = "No consent or lawful basis on record"
         if message is not None:
             findings.append(finding(CONSENT, S.CRITICAL, message, [to.contact_id]))
     if to is not None:
-        local = ctx.now + to.utc_offset_minutes * 60_000
-        hour = (local % 86_400_000) // 3_600_000  # Python's % is floored
-        if not 8 <= hour < 21:
-            findings.append(finding(QUIET, S.MEDIUM, f"It is {hour:02d}:00 for the recipient", []))
+        # The recipient's wall clock when the message goes out, from the host.
+        at = k.value.send_at if k.value.send_at is not None else ctx.now
+        try:
+            local = host.to_local(to.time_zone, at)
+            if not 8 <= local.hour < 21:
+                findings.append(finding(QUIET, S.MEDIUM, f"It is {local.hour:02d}:{local.minute:02d} for the recipient", []))
+        except Err:
+            findings.append(finding(QUIET, S.MEDIUM, f'No local time for the zone "{to.time_zone}"', []))
     if isinstance(k, types.ActionKind_AdBudget):
         b = k.value
         if b.proposed_daily_micros > b.current_daily_micros * ratio:
@@ -92,8 +99,9 @@ def judge(action, ctx):
                 AUDIENCE, S.HIGH, f"Exports contacts of {action.region} to a platform in {a.platform_region}", [],
             ))
     modified = None
-    if isinstance(k, types.ActionKind_Email) and k.value.commercial and not k.value.unsubscribe_url:
-        email = dataclasses.replace(k.value, unsubscribe_url=base + k.value.to.contact_id)
+    if (isinstance(k, types.ActionKind_Email) and k.value.purpose == types.Purpose.COMMERCIAL
+            and not k.value.unsubscribe):
+        email = dataclasses.replace(k.value, unsubscribe=base + k.value.to.contact_id)
         modified = dataclasses.replace(action, kind=types.ActionKind_Email(email))
         findings.append(finding(UNSUBSCRIBE, S.LOW, "An unsubscribe link was added", []))
 
@@ -113,7 +121,7 @@ class Policy(exports.Policy):
         return types.PackInfo(
             name="claims",
             version="0.1.0",
-            rules=[types.RuleInfo(id=i, severity=s, description=d) for i, s, d in RULES],
+            rules=[types.RuleInfo(id=i, severity=s, description=d, citation=None) for i, s, d in RULES],
             sdk=None,
         )
 

@@ -8,7 +8,7 @@ export const policy = {
     return {
       name: 'wasi-probe',
       version: '0.1.0',
-      rules: [{ id: 'probe.echo', severity: 'info', description: 'Echoes the WASI answers it got.' }],
+      rules: [{ id: 'probe.echo', severity: 'info', description: 'Echoes the WASI answers it got.', citation: undefined }],
       sdk: undefined,
     };
   },
@@ -22,7 +22,7 @@ export const policy = {
     const message = `now=${now} bytes=${Array.from(bytes).join(',')} random=${random} elapsed=${elapsed}`;
     return {
       tag: 'escalate',
-      val: [{ rule: 'probe.echo', severity: 'info', message, evidence: [], location: undefined }],
+      val: [{ rule: 'probe.echo', severity: 'info', message, evidence: [], location: undefined, citation: undefined, fix: undefined }],
     };
   },
 };

@@ -270,7 +270,7 @@ mod tests {
         };
         assert_eq!(judge("US", 0, &m), Outcome::Deny(vec![BANNED_TERM]));
         let v = BrandSafety::validate(
-            Action::sms("a1", Recipient::contact("c1"), "ACME", "hi"),
+            Action::sms("a1", Recipient::contact("c1"), Purpose::Commercial, "hi"),
             RunContext::for_test(),
         );
         assert!(matches!(v, Verdict::Deny(f) if f[0].rule == MALFORMED));
