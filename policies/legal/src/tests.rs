@@ -328,3 +328,35 @@ fn a_text_is_fixed_not_dropped() {
         "Acme: Spring fares are live. Reply STOP to opt out."
     );
 }
+
+/// The README's "Which law applies" table shows the jurisdiction table as
+/// it is: every country with exactly its regimes.
+#[test]
+fn the_readme_shows_the_jurisdiction_table() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("## Which law applies")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has the section");
+    for (country, regimes) in jurisdiction::rows(jurisdiction::TABLE).unwrap() {
+        let line = section
+            .lines()
+            .find(|l| {
+                l.starts_with('|')
+                    && l.split('|')
+                        .nth(1)
+                        .is_some_and(|c| c.split(", ").any(|x| x.trim() == country))
+            })
+            .unwrap_or_else(|| panic!("{country} is not in the README table"));
+        let listed = line.split('|').nth(2).unwrap().trim();
+        assert_eq!(listed, regimes.join(", "), "{country}");
+    }
+    for rule in rules::ALL {
+        assert!(
+            section.contains(&format!("`{}` | {} |", rule.id, rule.citation)),
+            "{} is not in the README with its statute",
+            rule.id
+        );
+    }
+}
