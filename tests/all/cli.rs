@@ -167,7 +167,7 @@ fn validate_never_guesses_purpose_consent_or_clock() {
     let o = validate(&first, &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("this machine's clock"),
+        stderr(&o).contains("judged at this machine's clock"),
         "{}",
         stderr(&o)
     );

@@ -69,7 +69,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         "--name",
         "brand",
         "--version",
-        "0.1.0",
+        "0.2.0",
     ]));
     assert!(e.contains(&brand_hash), "{e}");
 
@@ -97,7 +97,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
     // Unsigned, then half-signed: refused, saying which requirement failed.
     let e = err(&gh(&[
         "promote",
-        "brand@0.1.0",
+        "brand@0.2.0",
         "--channel",
         "production",
         "--reason",
@@ -107,10 +107,10 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         e.contains("team `legal`") && e.contains("team `brand`"),
         "{e}"
     );
-    ok(&gh(&["sign", "brand@0.1.0", "--key", "legal.key"]));
+    ok(&gh(&["sign", "brand@0.2.0", "--key", "legal.key"]));
     let e = err(&gh(&[
         "promote",
-        "brand@0.1.0",
+        "brand@0.2.0",
         "--channel",
         "production",
         "--reason",
@@ -120,10 +120,10 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         e.contains("team `brand`") && !e.contains("team `legal`"),
         "{e}"
     );
-    ok(&gh(&["sign", "brand@0.1.0", "--key", "brand.key"]));
+    ok(&gh(&["sign", "brand@0.2.0", "--key", "brand.key"]));
     ok(&gh(&[
         "promote",
-        "brand@0.1.0",
+        "brand@0.2.0",
         "--channel",
         "production",
         "--reason",
@@ -195,13 +195,13 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         "--name",
         "brand",
         "--version",
-        "0.2.0",
+        "0.3.0",
     ]));
-    ok(&gh(&["sign", "brand@0.2.0", "--key", "legal.key"]));
-    ok(&gh(&["sign", "brand@0.2.0", "--key", "brand.key"]));
+    ok(&gh(&["sign", "brand@0.3.0", "--key", "legal.key"]));
+    ok(&gh(&["sign", "brand@0.3.0", "--key", "brand.key"]));
     ok(&gh(&[
         "promote",
-        "brand@0.2.0",
+        "brand@0.3.0",
         "--channel",
         "production",
         "--reason",
@@ -209,7 +209,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
     ]));
     let e = err(&gh(&[
         "promote",
-        "brand@0.1.0",
+        "brand@0.2.0",
         "--channel",
         "production",
         "--reason",
@@ -224,7 +224,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         "--reason",
         "v2 regressed",
     ]));
-    assert!(out.contains("0.2.0 -> 0.1.0"), "{out}");
+    assert!(out.contains("0.3.0 -> 0.2.0"), "{out}");
     let history = ok(&gh(&[
         "history",
         "--channel",
@@ -246,7 +246,7 @@ fn publish_sign_promote_run_roll_back_and_lock() {
         .unwrap()
         .to_string();
     ok(&gh(&["key", "revoke", &key_id, "--reason", "laptop lost"]));
-    let e = err(&gh(&["verify", "brand@0.2.0", "--channel", "production"]));
+    let e = err(&gh(&["verify", "brand@0.3.0", "--channel", "production"]));
     assert!(e.contains("revoked"), "{e}");
 
     // Every move is in the audit log, which verifies.
@@ -320,7 +320,7 @@ fn roles_gate_every_command_once_an_admin_token_exists() {
         Some("paul.token"),
         &[
             "promote",
-            "brand@0.1.0",
+            "brand@0.2.0",
             "--channel",
             "staging",
             "--reason",
@@ -332,7 +332,7 @@ fn roles_gate_every_command_once_an_admin_token_exists() {
         Some("olga.token"),
         &[
             "promote",
-            "brand@0.1.0",
+            "brand@0.2.0",
             "--channel",
             "staging",
             "--reason",
@@ -392,7 +392,7 @@ fn a_high_risk_promotion_waits_for_another_approver_and_happens_once() {
         Some("olga.token"),
         &[
             "promote",
-            "brand@0.1.0",
+            "brand@0.2.0",
             "--channel",
             "production",
             "--reason",
@@ -421,7 +421,7 @@ fn a_high_risk_promotion_waits_for_another_approver_and_happens_once() {
         &["approvals", "approve", "1", "--reason", "reviewed"],
     ));
     let out = ok(&as_(Some("olga.token"), &["approvals", "release", "1"]));
-    assert!(out.contains("promoted brand@0.1.0"), "{out}");
+    assert!(out.contains("promoted brand@0.2.0"), "{out}");
     err(&as_(Some("olga.token"), &["approvals", "release", "1"]));
     let history = ok(&as_(
         Some("olga.token"),

@@ -651,6 +651,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             let limits = common.limits();
             let report = pipeline::validate_all(&sandbox, &packs, actions, &ctx, &env, &limits);
             let receipt = record(&data_dir, &report, &limits, packs.iter().collect(), None)?;
+            if context.is_none() && now.is_none() {
+                eprintln!(
+                    "gatehouse: judged at this machine's clock, {} (pass --now to fix it)",
+                    gatehouse_zone::format_instant(ctx.now)
+                );
+            }
             print_report(&report, common.json)?;
             if !common.json {
                 println!(
@@ -862,19 +868,13 @@ fn read_actions(path: &Path, given_facts: bool) -> Result<Vec<Action>> {
 
 /// The context of a `validate` without `--context`: no agent check, the
 /// first action's region as partition, and the clock of `--now` or of this
-/// machine (said on standard error, so nobody mistakes which).
+/// machine (said on standard error once the actions are judged, so nobody
+/// mistakes which).
 fn default_context(actions: &[Action], now: Option<i64>) -> Result<RunContext> {
     let first = actions.first();
     let now = match now {
         Some(at) => at,
-        None => {
-            let at = now_ms()?;
-            eprintln!(
-                "gatehouse: judging at this machine's clock, {} (pass --now to fix it)",
-                gatehouse_zone::format_instant(at)
-            );
-            at
-        }
+        None => now_ms()?,
     };
     Ok(RunContext {
         run_id: "validate".to_string(),
