@@ -205,15 +205,7 @@ pub fn steps(entries: &[Entry], from_ms: i64, to_ms: i64) -> Result<Vec<Step>, M
             step.contact = d.action.recipient().map(|r| r.contact_id.clone());
             step.performed = matches!(d.outcome, Decided::Allow | Decided::Modify);
             step.escalated = d.outcome == Decided::Escalate;
-            // A message goes out at its send time: a pack that rescheduled
-            // it (quiet hours) moves it, and past the deadline it is late.
-            let sent_at = d
-                .final_action
-                .as_ref()
-                .unwrap_or(&d.action)
-                .send_time(ctx.now)
-                .unwrap_or(ctx.now);
-            step.on_time = step.performed && due.is_some_and(|due| sent_at <= due);
+            step.on_time = step.performed && due.is_some_and(|due| goes_out_at(d, ctx.now) <= due);
             step.checks = d.packs.len() as u64;
             step.checks_passed = d
                 .packs
@@ -240,6 +232,17 @@ pub fn steps(entries: &[Entry], from_ms: i64, to_ms: i64) -> Result<Vec<Step>, M
         }
     }
     Ok(out)
+}
+
+/// When a decided action takes effect: a message at its send time (a pack
+/// that rescheduled it, for quiet hours, moved it), anything else at the
+/// run's clock.
+fn goes_out_at(d: &crate::pipeline::Decision, now: i64) -> i64 {
+    d.final_action
+        .as_ref()
+        .unwrap_or(&d.action)
+        .send_time(now)
+        .unwrap_or(now)
 }
 
 /// A metric's data over `steps`, as the gates test it (`None` for the
@@ -404,4 +407,60 @@ pub fn records(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, ActionKind, Purpose, Recipient, Sms};
+    use crate::pipeline::{Decision, Outcome};
+
+    fn sms(send_at: Option<i64>) -> Action {
+        Action {
+            id: "s-1".into(),
+            agent: "a".into(),
+            region: "US".into(),
+            estimated_cost: Default::default(),
+            evidence: Vec::new(),
+            rationale: String::new(),
+            kind: ActionKind::Sms(Sms {
+                to: Recipient {
+                    contact_id: "c-1".into(),
+                    address: String::new(),
+                    region: String::new(),
+                    country: "US".into(),
+                    consent: Default::default(),
+                    lawful_basis: None,
+                    relationship: Default::default(),
+                    time_zone: "America/New_York".into(),
+                    first_contact: false,
+                },
+                sender: Default::default(),
+                body: "Hi".into(),
+                purpose: Purpose::Commercial,
+                send_at,
+                targeting: Vec::new(),
+            }),
+        }
+    }
+
+    /// A text rescheduled past its deadline is late, though its run was on
+    /// time: the SLA metric honours the new send time.
+    #[test]
+    fn a_rescheduled_message_counts_at_its_new_send_time() {
+        let now = 1_000;
+        let mut d = Decision {
+            action: sms(None),
+            outcome: Outcome::Allow,
+            final_action: None,
+            findings: Vec::new(),
+            fail_closed: false,
+            packs: Vec::new(),
+            governance: None,
+        };
+        assert_eq!(goes_out_at(&d, now), now);
+        d.outcome = Outcome::Modify;
+        d.final_action = Some(sms(Some(50_000)));
+        assert_eq!(goes_out_at(&d, now), 50_000);
+    }
 }
