@@ -25,10 +25,11 @@
 //!   terms *replace* the built-in list ([`DEFAULT_BANNED_CLAIMS`]); blank
 //!   lines are ignored, so an empty value disables the rule.
 //! - `disclosure`: the text a commercial email must carry when its sender
-//!   profile names none (default [`DEFAULT_DISCLOSURE`]); an empty value
-//!   disables the rule. The disclosure binds to the brand: only emails whose
-//!   `sender.brand` is `brand-name` get it, with the profile's first
-//!   disclosure when it has one.
+//!   is not stamped (offline checks of bare actions; default
+//!   [`DEFAULT_DISCLOSURE`]); an empty value disables the rule. The
+//!   disclosure binds to the brand: only emails whose `sender.brand` is
+//!   `brand-name` get it, and a stamped sender's is its profile's first
+//!   disclosure (a profile with none asks for none).
 //! - `brand-name`: the canonical spelling of the brand (default
 //!   [`DEFAULT_BRAND_NAME`]); an empty value disables the rule.
 //!
@@ -223,9 +224,16 @@ fn check_disclosure(action: &Action, judge: &mut Judge) {
     if email.purpose != Purpose::Commercial || !is_our_brand(&email.sender.brand) {
         return;
     }
-    let disclosure = match email.sender.disclosures.first() {
-        Some(own) => own.clone(),
-        None => host::config("disclosure").unwrap_or_else(|| DEFAULT_DISCLOSURE.to_string()),
+    // A stamped sender carries its brand's disclosures; a profile without
+    // one asks for none. Only an unstamped sender (offline checks of bare
+    // actions) falls back to the configured text.
+    let disclosure = if email.sender.profile.trim().is_empty() {
+        host::config("disclosure").unwrap_or_else(|| DEFAULT_DISCLOSURE.to_string())
+    } else {
+        match email.sender.disclosures.first() {
+            Some(own) => own.clone(),
+            None => return,
+        }
     };
     let disclosure = disclosure.trim();
     if disclosure.is_empty() || contains_ignoring_whitespace(&email.body, disclosure) {
@@ -707,6 +715,23 @@ mod tests {
         );
         if let ActionKind::Email(e) = &mut action.kind {
             e.sender.brand = "Globex".into();
+        }
+        assert_eq!(validate(action), Verdict::Allow);
+    }
+
+    #[test]
+    fn a_profile_without_disclosures_asks_for_none() {
+        MockHost::new().install();
+        let mut action = Action::email(
+            "a-1",
+            returning("c-1"),
+            Purpose::Commercial,
+            "Hello",
+            "Hi Ada.",
+        );
+        if let ActionKind::Email(e) = &mut action.kind {
+            e.sender.brand = "Acme".into();
+            e.sender.profile = "acme".into();
         }
         assert_eq!(validate(action), Verdict::Allow);
     }

@@ -55,7 +55,8 @@ pub const PECR: Marketing = Marketing {
 };
 
 /// Withdrawn consent stops commercial messages; any message needs consent
-/// covering its purpose or a documented lawful basis the action cites.
+/// covering its purpose, a contract on record (for a transactional or
+/// relationship message), or a documented lawful basis the action cites.
 pub fn data_protection(regime: &DataProtection, m: &Message<'_>, judge: &mut Judge) {
     let law = regime.law;
     if m.to.consent.kind == ConsentKind::Withdrawn && m.commercial() {
@@ -77,7 +78,14 @@ pub fn data_protection(regime: &DataProtection, m: &Message<'_>, judge: &mut Jud
             ConsentKind::SoftOptIn,
         ],
     );
-    if consented {
+    // Art. 6(1)(b): a transactional or relationship message to a customer
+    // (a purchase or contract on record) rests on that contract.
+    let contract = !m.commercial()
+        && m.to
+            .relationship
+            .last_purchase_at
+            .is_some_and(|at| at <= m.send_at);
+    if consented || contract {
         return;
     }
     let basis = m.to.lawful_basis.as_deref().map(str::trim).unwrap_or("");
