@@ -11,7 +11,18 @@
 //!   within the last `quiet_days` days, measured against [`host::now`].
 //!
 //! The skill proposes; it never sends. The host fills the recipient's facts
-//! from the system of record, and the policy packs judge every email.
+//! from the system of record and the sender from the sender profile bound
+//! to the run's agent, and the policy packs judge every email.
+//!
+//! # What the skill writes, and what it leaves to others
+//!
+//! Every email states its purpose (`commercial`: this is marketing) and the
+//! criteria that picked the copy for the contact: their `interest` (about
+//! the person) and their company's `segment` (about the organisation). The
+//! skill writes no sender and no footer: it leaves [`Sender::unstamped`] for
+//! the host to stamp, and no unsubscribe mechanism or postal address, which
+//! the packs append from the sender profile where the recipient's law asks
+//! for them. So the skill needs to know nothing about who sends.
 //!
 //! # Run parameters
 //!
@@ -29,7 +40,8 @@
 //! closing line). This is a demonstration skill, and its copy is written so
 //! that the sample data (`examples/data/crm.json`) exercises the `brand`
 //! pack: the "fitness" copy makes a banned claim, the "finance" copy
-//! misspells the brand, only the "gardening" copy carries the disclosure.
+//! misspells the brand, only the "gardening" copy carries the disclosure of
+//! the sample sender profile (`examples/data/senders.toml`).
 
 use gatehouse_guest::prelude::*;
 
@@ -38,10 +50,6 @@ pub const SKILL_NAME: &str = "email-outreach";
 /// The skill's version.
 pub const SKILL_VERSION: &str = "0.1.0";
 
-/// The sender's postal address, carried by every email.
-pub const POSTAL_ADDRESS: &str = "Acme Inc., 100 Main St, Springfield";
-/// Unsubscribe links are this prefix followed by the contact id.
-pub const UNSUBSCRIBE_PREFIX: &str = "https://acme.example/u/";
 /// Estimated cost of one email, in millionths of a US dollar.
 pub const COST_PER_EMAIL_MICROS: i64 = 1_000;
 
@@ -56,9 +64,10 @@ pub const HISTORY_LIMIT: u32 = 50;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
 
-/// The disclosure the `brand` pack requires by default (carried by the
-/// gardening copy only, see the crate documentation).
-const DISCLOSURE: &str = "You are receiving this email because you are a customer of Acme. Acme Inc., 100 Main St, Springfield.";
+/// The disclosure of the sample sender profile, which the `brand` pack
+/// requires (carried by the gardening copy only, see the crate
+/// documentation).
+const DISCLOSURE: &str = "You are receiving this email because you are a customer of Acme.";
 
 /// The email-outreach skill.
 pub struct Outreach;
@@ -217,11 +226,12 @@ fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_day
         reply_to: None,
         subject: copy.subject,
         body: copy.body,
-        unsubscribe: Some(format!("{UNSUBSCRIBE_PREFIX}{}", contact.id)),
-        postal_address: Some(POSTAL_ADDRESS.to_string()),
+        // No footer: the packs append the sender profile's.
+        unsubscribe: None,
+        postal_address: None,
         purpose: Purpose::Commercial,
         send_at: None,
-        targeting: targeting_of(&person, contact),
+        targeting: targeting_of(&person),
     };
     let who = person.first_name.unwrap_or("The contact");
     let topic = person.interest.unwrap_or("Acme's news");
@@ -242,18 +252,14 @@ fn propose(ctx: &RunContext, contact: &Evidence, history: &[Evidence], quiet_day
     action
 }
 
-/// What picked the contact: their own interest (about the person) and their
-/// company's segment (about the organisation).
-fn targeting_of(person: &Person<'_>, contact: &Evidence) -> Vec<Criterion> {
+/// What picked the copy for the contact: their own interest (about the
+/// person) and their company's segment (about the organisation).
+fn targeting_of(person: &Person<'_>) -> Vec<Criterion> {
     let mut criteria = Vec::new();
     if let Some(interest) = person.interest {
         criteria.push(Criterion::person("interest", interest));
     }
-    if let Some(segment) = contact
-        .get("segment")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(segment) = person.segment {
         criteria.push(Criterion::organisation("segment", segment));
     }
     criteria
@@ -532,24 +538,59 @@ mod tests {
             Sender::unstamped(),
             "the host stamps the sender"
         );
+        assert_eq!(email.purpose, Purpose::Commercial, "outreach is marketing");
+        assert_eq!(email.send_at, None, "sent when approved");
         assert_eq!(
-            email.unsubscribe.as_deref(),
-            Some("https://acme.example/u/c-1")
-        );
-        assert_eq!(email.postal_address.as_deref(), Some(POSTAL_ADDRESS));
-        assert_eq!(email.purpose, Purpose::Commercial);
-        assert!(
-            email
-                .targeting
-                .contains(&Criterion::person("interest", "travel")),
-            "{:?}",
-            email.targeting
+            email.targeting,
+            [
+                Criterion::person("interest", "travel"),
+                Criterion::organisation("segment", "smb"),
+            ]
         );
         assert!(email.subject.starts_with("Ada, "), "{}", email.subject);
         assert!(email.subject.contains("Vogel GmbH"));
         assert!(email.body.starts_with("Hi Ada,"));
         assert!(email.body.contains("Vogel GmbH"));
         assert!(email.body.contains("interested in travel"));
+    }
+
+    #[test]
+    fn the_sender_and_the_footer_are_left_to_the_host_and_the_packs() {
+        let mock = MockHost::new().at(NOW);
+        contact(mock, "c-1", "Ada", "gardening", "soft-opt-in").install();
+        let actions = Outreach::act(ctx(&[])).expect("act");
+        let email = actions[0].as_email().expect("an email");
+        assert_eq!(email.sender, Sender::unstamped());
+        assert_eq!(email.reply_to, None);
+        assert_eq!(email.unsubscribe, None);
+        assert_eq!(email.postal_address, None);
+        // The only closing text is the brand's disclosure (gardening copy),
+        // not an address or a link.
+        assert!(email.body.ends_with(DISCLOSURE), "{}", email.body);
+        assert!(!email.body.contains("http"), "{}", email.body);
+        assert!(!email.body.contains("Main St"), "{}", email.body);
+    }
+
+    #[test]
+    fn targeting_names_the_person_and_the_organisation_apart() {
+        let person = |interest, segment| Person {
+            first_name: None,
+            company: None,
+            interest,
+            segment,
+        };
+        assert_eq!(
+            targeting_of(&person(Some("fitness"), Some("enterprise"))),
+            [
+                Criterion::person("interest", "fitness"),
+                Criterion::organisation("segment", "enterprise"),
+            ]
+        );
+        assert_eq!(
+            targeting_of(&person(None, Some("smb"))),
+            [Criterion::organisation("segment", "smb")]
+        );
+        assert!(targeting_of(&person(None, None)).is_empty());
     }
 
     #[test]

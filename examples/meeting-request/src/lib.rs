@@ -1,5 +1,5 @@
 //! The `meeting-request` skill: ask every new lead of the run for a
-//! meeting, in copy written to pass the brand and legal packs.
+//! meeting, in copy written to pass the brand pack.
 //!
 //! For every contact retrieved from the `contacts` collection whose
 //! `consent_email` records a consent (`express-written`, `express`,
@@ -14,6 +14,14 @@
 //! | `activity` | the contact's most recent recorded activity (`last_activity`), when there is one |
 //! | `urgent` | a pressing call to reply today (which the brand pack sends to a human) |
 //!
+//! Every email states its purpose (`commercial`) and, when the `activity`
+//! opener tailors it to the contact's recorded activity, that criterion
+//! (about the person) in its targeting; the skill picks no one by any
+//! other criterion. It writes no sender and no footer: the host stamps the
+//! sender profile bound to the run's agent, and the packs append the
+//! profile's unsubscribe mechanism and postal address where the
+//! recipient's law asks for them.
+//!
 //! The skill proposes; it never sends.
 
 use gatehouse_guest::prelude::*;
@@ -27,7 +35,9 @@ pub const CONTACTS_LIMIT: u32 = 2_000;
 /// Estimated cost of one email, in millionths of a US dollar.
 pub const COST_PER_EMAIL_MICROS: i64 = 2_000;
 
-const DISCLOSURE: &str = "You are receiving this email because you are a customer of Acme. Acme Inc., 100 Main St, Springfield.";
+/// The disclosure of the sample sender profile (`examples/data/senders.toml`),
+/// which the brand pack requires of Acme's commercial emails.
+const DISCLOSURE: &str = "You are receiving this email because you are a customer of Acme.";
 
 /// The meeting-request skill.
 pub struct MeetingRequest;
@@ -94,8 +104,10 @@ pub fn propose(ctx: &RunContext, contact: &Evidence, opener: Opener) -> Action {
     let field = |name| contact.get(name).map(str::trim).filter(|v| !v.is_empty());
     let name = field("first_name").unwrap_or("there");
     let company = field("company").unwrap_or("your team");
+    let mut targeting = Vec::new();
     let first = match (opener, field("last_activity")) {
         (Opener::Activity, Some(activity)) => {
+            targeting.push(Criterion::person("last-activity", activity));
             format!("I saw that you {activity} recently, so I thought of {company}.")
         }
         (Opener::Urgent, _) => {
@@ -114,13 +126,12 @@ pub fn propose(ctx: &RunContext, contact: &Evidence, opener: Opener) -> Action {
         reply_to: None,
         subject,
         body,
-        unsubscribe: Some(format!("https://acme.example/u/{}", contact.id)),
-        postal_address: Some("Acme Inc., 100 Main St, Springfield".to_string()),
+        // No footer: the packs append the sender profile's.
+        unsubscribe: None,
+        postal_address: None,
         purpose: Purpose::Commercial,
         send_at: None,
-        targeting: field("segment")
-            .map(|segment| vec![Criterion::organisation("segment", segment)])
-            .unwrap_or_default(),
+        targeting,
     };
     let mut action = Action::new(
         &format!("{}/{}", ctx.run_id, contact.id),
@@ -172,12 +183,38 @@ mod tests {
     }
 
     #[test]
+    fn the_email_states_its_purpose_and_leaves_sender_and_footer_to_others() {
+        lead(MockHost::new(), "c-1", "implied").install();
+        let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
+        let email = actions[0].as_email().expect("an email");
+        assert_eq!(email.purpose, Purpose::Commercial);
+        assert_eq!(email.send_at, None);
+        assert_eq!(email.sender, Sender::unstamped());
+        assert_eq!(email.to, Recipient::contact("c-1"));
+        assert_eq!(
+            (email.unsubscribe.as_ref(), email.postal_address.as_ref()),
+            (None, None)
+        );
+        assert!(!email.body.contains("Main St") && !email.body.contains("http"));
+        // The standard opener tailors nothing to the person.
+        assert!(email.targeting.is_empty(), "{:?}", email.targeting);
+    }
+
+    #[test]
     fn the_opener_follows_the_configuration() {
         lead(MockHost::new(), "c-1", "express")
             .config("opener", "activity")
             .install();
         let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
         assert!(body(&actions[0]).contains("downloaded the planning guide recently"));
+        // The activity it was tailored to is a criterion about the person.
+        assert_eq!(
+            actions[0].as_email().expect("an email").targeting,
+            [Criterion::person(
+                "last-activity",
+                "downloaded the planning guide"
+            )]
+        );
 
         lead(MockHost::new(), "c-1", "express").install();
         let actions = MeetingRequest::act(RunContext::for_test()).expect("acts");
