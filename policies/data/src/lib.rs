@@ -1,43 +1,62 @@
 //! The `data` policy pack: what personal data may go where.
 //!
-//! | rule | severity | applies to | checks |
-//! |---|---|---|---|
 //! | rule | severity | citation | applies to | verdict |
 //! |---|---|---|---|---|
-//! | [`PII_IN_CONTENT`] (`data.pii-in-content`) | high | GDPR Art. 5(1)(f), Art. 32 | email subject and body, SMS body, ad copy: no email addresses, phone numbers, payment card numbers or IBANs | deny |
+//! | [`PII_IN_CONTENT`] (`data.pii-in-content`) | high | GDPR Art. 5(1)(f), Art. 32 | email subject and body, SMS body, ad copy: no email addresses, phone numbers, payment card numbers or IBANs | modify (masks card numbers and IBANs); deny (email addresses, phone numbers) |
 //! | [`SPECIAL_CATEGORY_TARGETING`] (`data.special-category-targeting`) | critical | GDPR Art. 9(1) | targeting criteria about the person on emails, texts and audiences | escalate |
 //! | [`PARTITION`] (`data.partition`) | critical | GDPR Art. 44 | audience updates adding, replacing or exporting: EU contacts go only to platform region `EU` | deny |
 //! | [`MINIMISATION`] (`data.minimisation`) | high | GDPR Art. 5(1)(c) | audience exports: only the configured contact fields | modify (drops the others) |
 //!
-//! Fix before deny: an export with too many fields is lawful once the extra
-//! fields are dropped, so the pack drops them. Personal data in a message
-//! stays a deny: no edit the pack could make (masking a number, deleting a
-//! sentence) keeps the message meaning what its author meant, so the author
-//! must rewrite it. Special categories need a person: GDPR Art. 9(2) lists
-//! exceptions (explicit consent, data made public by the person) that only
-//! a person can judge. Other action kinds (and the machine-readable payload
-//! of a generic action) are allowed.
+//! Every finding cites its rule's statute (`citation`), and every finding
+//! of a modification says what was changed (`fix`).
+//!
+//! # Fix before deny
+//!
+//! - An export with too many fields is lawful once the extra fields are
+//!   dropped, so the pack drops them (modify).
+//! - A payment card number or an IBAN in a message is masked down to its
+//!   last four digits (an IBAN keeps its country code and check digits
+//!   too), the form in which receipts and statements show them: "your card
+//!   ending 1111" still means what the author meant, and the full number no
+//!   longer travels (modify).
+//! - An email address or a phone number in a message is denied: masking
+//!   it would leave a message pointing at a contact nobody can read, so no
+//!   edit keeps its meaning, and the author must rewrite it (a link the
+//!   recipient signs in to, or the company's own contacts listed in the
+//!   configuration).
+//! - Special categories need a person: GDPR Art. 9(2) lists exceptions
+//!   (explicit consent, data made public by the person) that only a person
+//!   can judge (escalate).
+//! - EU contacts sent to a platform outside the EU cannot be fixed by an
+//!   edit of the action (another audience is another action): deny.
+//!
+//! Other action kinds (and the machine-readable payload of a generic
+//! action) are allowed.
 //!
 //! Criteria about the organisation (`about: organisation`: industry, size,
 //! employer) are firmographics, not data about the person: a clinic's
 //! industry is not its employee's health.
 //!
-//! A phone number must be a token of its own: digits that continue an
-//! identifier (after an IBAN head such as `DE12`, or after a reference
-//! label such as `Ref:`, `Order no.`, `Invoice #`) are not flagged, nor are
-//! digits inside a word, a path or an address.
-//!
 //! # Personal data in content
 //!
 //! One finding per hit, pointing at the field (`subject`, `body`,
-//! `ad-copy`) and the byte span of the hit. The detectors, in order of
-//! precedence (a later hit overlapping an earlier one is dropped):
+//! `ad-copy`) and the byte span of the hit. The text is cut into tokens at
+//! whitespace (wrapping brackets, quotes and sentence punctuation are not
+//! part of a token; `Ref:4471` and `tel:+49…` are a label and a value), and
+//! a hit must start and end on a token boundary: digits in the middle of
+//! `INV-2026-0412-5567`, of a path or of an address never start one. The
+//! detectors' candidates, together with the identifiers that are not
+//! personal data but that nothing may look inside (URLs, references after
+//! a label such as `Ref:`, `Order no.`, `Invoice #`, and account numbers
+//! written like an IBAN that fail its check), are taken longest first, so
+//! no detector fires inside another identifier. The detectors:
 //!
 //! - **Email addresses**: `local@domain.tld` (dotted domain, letter-only
 //!   top-level domain of two or more letters). An email's own `from-address`
 //!   and `reply-to`, and addresses at the configured
 //!   `allowed-email-domains` (and their subdomains), are not personal data
-//!   of a recipient and are not flagged.
+//!   of a recipient and are not flagged. An address inside a URL is part of
+//!   the link, not a word of the message.
 //! - **IBANs**: two capital letters, two check digits and the account
 //!   number (15–34 characters in all, optionally in groups separated by
 //!   single spaces), valid under the ISO 7064 mod-97 check. A reference
@@ -45,7 +64,7 @@
 //! - **Payment card numbers**: 13–19 digits, optionally grouped by single
 //!   spaces or dashes, passing the Luhn check (so most order numbers are
 //!   not flagged; about one in ten random digit strings passes Luhn, so a
-//!   13–19 digit order number can still be).
+//!   13–19 digit order number can still be, and is then masked).
 //! - **Phone numbers**: international (`+` and 8–16 digits, any grouping
 //!   by spaces, dashes, dots and parentheses) or national with 9–12 digits
 //!   in a common format: three or more groups with one kind of separator
@@ -59,15 +78,17 @@
 //! `€ 100 000 000`), dates and times (`2026-01-05 10:00`, `05.01.2026`),
 //! decimals, numbers written with dot thousands separators
 //! (`1.234.567.890`), and digit runs that are part of a word, a path
-//! (`/u/123456789`) or an order reference (`#123-456-789`). An email's
-//! unsubscribe link is a separate field and is not checked.
+//! (`/u/123456789`), a URL, an email address, an IBAN or a reference
+//! (`#123-456-789`, `Ref: 4471-2290-1183`). An email's unsubscribe link is
+//! a separate field and is not checked.
 //!
-//! The excerpts of card numbers and IBANs are masked (all but the last four
-//! digits, and an IBAN's country code and check digits, become `*`) so
-//! that findings, which are recorded and displayed, do not copy financial
-//! data; the span still gives the exact offsets.
+//! The excerpts of card numbers and IBANs are masked the same way as the
+//! message (all but the last four digits, and an IBAN's country code and
+//! check digits, become `*`) so that findings, which are recorded and
+//! displayed, do not copy financial data; the span still gives the exact
+//! offsets, and the masked text has the same length.
 //!
-//! # Audiences
+//! # Targeting and audiences
 //!
 //! - Special categories (GDPR Art. 9): each criterion about the person is
 //!   matched (value, then attribute) case-insensitively against the
@@ -213,8 +234,9 @@ impl Policy for Data {
                 PII_IN_CONTENT,
                 Severity::High,
                 citation::PII_IN_CONTENT,
-                "Message content and ad copy contain no personal data: email addresses, phone \
-                 numbers, payment card numbers or IBANs.",
+                "Message content and ad copy carry no personal data: email addresses and phone \
+                 numbers are refused, payment card numbers and IBANs are masked to their last \
+                 four digits.",
             )
             .cited_rule(
                 SPECIAL_CATEGORY_TARGETING,
@@ -270,8 +292,9 @@ gatehouse_guest::export_policy!(Data);
 // ---------------------------------------------------------------------------
 // data.pii-in-content
 
-/// Deny every piece of personal data in the action's prose fields.
-/// `own_addresses` are the sender's addresses, which are not flagged.
+/// Mask every card number and IBAN in the action's prose fields, and deny
+/// every email address and phone number. `own_addresses` are the sender's
+/// addresses, which are not flagged.
 fn check_pii(action: &Action, own_addresses: &[&str], judge: &mut Judge) {
     let allow = pii::Allow {
         addresses: own_addresses
@@ -297,24 +320,43 @@ fn check_pii(action: &Action, own_addresses: &[&str], judge: &mut Judge) {
         for hit in pii::scan(text, &allow) {
             let what = hit.kind.describe();
             let excerpt = hit.excerpt(text);
-            let advice = match hit.kind {
-                PiiKind::Card | PiiKind::Iban => "Financial data must never appear in messages",
-                PiiKind::Email | PiiKind::Phone => {
-                    "Personal data must not appear in message content or ads"
-                }
-            };
-            judge.deny(
-                Finding::new(
+            if hit.kind.is_financial() {
+                let finding = Finding::new(
                     PII_IN_CONTENT,
                     Severity::High,
                     format!(
-                        "The {place} contains {what} (\"{excerpt}\"). {advice}: remove it or \
-                         replace it with a link the recipient signs in to."
+                        "The {place} contained {what}; it was masked to its last four digits \
+                         (\"{excerpt}\"). Financial data must never appear in full in messages."
                     ),
                 )
                 .at(field, hit.start, &excerpt)
-                .citing(citation::PII_IN_CONTENT),
-            );
+                .citing(citation::PII_IN_CONTENT)
+                .fixed(format!("masked {what} in the {place} to \"{excerpt}\""));
+                let (start, end) = (hit.start, hit.end);
+                judge.modify(action, finding, |changed| {
+                    // The mask has the length of the number, so the other
+                    // hits' offsets still hold.
+                    if let Some(target) = changed.text_mut(field)
+                        && target.get(start..end).is_some()
+                    {
+                        target.replace_range(start..end, &excerpt);
+                    }
+                });
+            } else {
+                judge.deny(
+                    Finding::new(
+                        PII_IN_CONTENT,
+                        Severity::High,
+                        format!(
+                            "The {place} contains {what} (\"{excerpt}\"). Personal data must not \
+                             appear in message content or ads: remove it or replace it with a \
+                             link the recipient signs in to."
+                        ),
+                    )
+                    .at(field, hit.start, &excerpt)
+                    .citing(citation::PII_IN_CONTENT),
+                );
+            }
         }
     }
 }

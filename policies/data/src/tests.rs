@@ -1,5 +1,6 @@
 //! Native unit tests: detectors, spans and rule semantics. The data-driven
-//! cases (`cases.json`) are checked by `tests/cases.rs`.
+//! cases (`cases.json`) run against the built component with
+//! `gatehouse pack test policies/data`.
 
 use super::*;
 use gatehouse_guest::testing::{MockHost, findings, rules};
@@ -234,12 +235,19 @@ fn overlapping_hits_keep_the_strongest() {
 }
 
 #[test]
-fn pii_findings_name_field_span_and_mask_financial_data() {
+fn financial_data_is_masked_in_the_message_and_the_finding() {
     MockHost::new().install();
     let body = "Hi Ada, your card 4111 1111 1111 1111 and IBAN DE89 3704 0044 0532 0130 00.";
     let verdict = validate(email("Hello", body));
-    assert!(matches!(verdict, Verdict::Deny(_)));
+    let Verdict::Modify(m) = &verdict else {
+        panic!("financial data is masked: {verdict:?}");
+    };
     assert_eq!(rules(&verdict), [PII_IN_CONTENT, PII_IN_CONTENT]);
+    let changed = m.action.as_email().expect("an email");
+    assert_eq!(
+        changed.body,
+        "Hi Ada, your card **** **** **** 1111 and IBAN DE89 **** **** **** **30 00."
+    );
     let f = findings(&verdict);
     assert_eq!(f[0].severity, Severity::High);
     let card_at = body.find("4111").expect("present") as u32;
@@ -252,12 +260,31 @@ fn pii_findings_name_field_span_and_mask_financial_data() {
         span(f[1]),
         ("body", iban_at, iban_at + 27, "DE89 **** **** **** **30 00")
     );
+    for finding in &f {
+        assert_eq!(finding.citation.as_deref(), Some(citation::PII_IN_CONTENT));
+        let fix = finding.fix.as_deref().unwrap_or("");
+        assert!(fix.starts_with("masked "), "{fix}");
+        assert!(!fix.contains("4111 1111") && !finding.message.contains("4111 1111"));
+    }
     assert!(
         f[0].message.contains("payment card number"),
         "{}",
         f[0].message
     );
-    assert!(!f[0].message.contains("4111 1111"), "{}", f[0].message);
+}
+
+#[test]
+fn a_contact_in_the_message_is_denied_even_with_a_mask_to_make() {
+    MockHost::new().install();
+    let verdict = validate(email(
+        "Hello",
+        "Card 4111 1111 1111 1111, questions to bob@example.org",
+    ));
+    assert!(matches!(verdict, Verdict::Deny(_)), "{verdict:?}");
+    assert_eq!(rules(&verdict), [PII_IN_CONTENT, PII_IN_CONTENT]);
+    let f = findings(&verdict);
+    assert!(f.iter().all(|f| f.citation.is_some()));
+    assert!(f[0].fix.is_none() && f[1].fix.is_some());
 }
 
 #[test]
@@ -585,4 +612,62 @@ fn no_phone_number_inside_another_identifier() {
     // A phone number of its own is still found, after any other word.
     let verdict = validate(email("Hello", "Call me on 0412 555 123 today."));
     assert_eq!(rules(&verdict), [PII_IN_CONTENT]);
+}
+
+#[test]
+fn no_detector_fires_inside_another_identifier() {
+    for text in [
+        "See INV-2026-0412-5567 for details.",
+        "Ref: 4471-2290-1183",
+        "Ref:4471-2290-1183",
+        "(Ref. 4471-2290-1183)",
+        "Invoice no. 0412 555 123 is paid.",
+        "Order #555-123-4567 has shipped.",
+        "Customer ID: 555 123 4567",
+        "Call https://acme.example/call?n=555-123-4567 now",
+        "Track www.acme.example/t/0412-555-123.",
+        "Prefs at https://acme.example/u?e=ada@example.eu",
+        "Pay to DE12 3456 7890 12 by Friday.",
+        "SKU-4111111111111111 and item A12-0412-555-123",
+        "Booked 2026-01-05, 10:00 (v1.234.567)",
+    ] {
+        assert_eq!(hits(text), [], "{text:?}");
+    }
+}
+
+#[test]
+fn identifiers_of_their_own_are_still_found() {
+    use PiiKind::*;
+    let cases: [(&str, &[(PiiKind, &str)]); 9] = [
+        (
+            "Mail news+4915112345678@sms.example",
+            &[(Email, "news+4915112345678@sms.example")],
+        ),
+        (
+            "IBAN DE89 3704 0044 0532 0130 00",
+            &[(Iban, "DE89 3704 0044 0532 0130 00")],
+        ),
+        (
+            "Account: DE89 3704 0044 0532 0130 00",
+            &[(Iban, "DE89 3704 0044 0532 0130 00")],
+        ),
+        (
+            "IBAN:DE89370400440532013000",
+            &[(Iban, "DE89370400440532013000")],
+        ),
+        (
+            "Order 4111 1111 1111 1111",
+            &[(Card, "4111 1111 1111 1111")],
+        ),
+        ("tel:+4915112345678", &[(Phone, "+4915112345678")]),
+        ("mailto:bob@example.org", &[(Email, "bob@example.org")]),
+        ("(call 555-123-4567 10:00)", &[(Phone, "555-123-4567")]),
+        (
+            "Ref: 4471-2290-1183, or call 0412 555 123.",
+            &[(Phone, "0412 555 123")],
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(hits(text), want, "{text:?}");
+    }
 }
