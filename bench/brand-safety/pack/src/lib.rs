@@ -8,12 +8,17 @@
 //! [`generic`](ActionKind::Generic) action of kind [`KIND`] whose JSON
 //! payload is a [`Message`].
 //!
-//! | rule | severity | verdict | fires when |
-//! |---|---|---|---|
-//! | [`BANNED_TERM`] | high | deny | subject or body contains a banned term (ASCII case-insensitive) |
-//! | [`MISSING_UNSUBSCRIBE`] | high | deny | channel is `email` and there is no unsubscribe link |
-//! | [`NO_CONSENT_EU`] | critical | deny | region is `EU` and there is no consent |
-//! | [`EVIDENCE_REQUIRED`] | medium | escalate | audience above 10,000 and no evidence cited |
+//! | rule | severity | citation | verdict | fires when |
+//! |---|---|---|---|---|
+//! | [`BANNED_TERM`] | high | `brand-safety RULES.md R1` | deny | subject or body contains a banned term (ASCII case-insensitive) |
+//! | [`MISSING_UNSUBSCRIBE`] | high | `brand-safety RULES.md R2` | deny | channel is `email` and there is no unsubscribe link |
+//! | [`NO_CONSENT_EU`] | critical | `brand-safety RULES.md R3` | deny | region is `EU` and there is no consent |
+//! | [`EVIDENCE_REQUIRED`] | medium | `brand-safety RULES.md R4` | escalate | audience above 10,000 and no evidence cited |
+//!
+//! The rules are the benchmark's, not statutes: each cites its line of
+//! `RULES.md` (rule and finding alike). They judge a flat record that
+//! carries no message to fix, so none modifies: the verdicts are the
+//! benchmark's expected ones, on contract 0.2 as on 0.1.
 //!
 //! Every rule is evaluated; deny findings win and are reported in rule
 //! order, otherwise an escalation, otherwise the action is allowed. An
@@ -34,7 +39,7 @@ use std::sync::OnceLock;
 /// The pack's name.
 pub const PACK_NAME: &str = "brand-safety";
 /// The pack's version.
-pub const PACK_VERSION: &str = "0.1.0";
+pub const PACK_VERSION: &str = "0.2.0";
 /// The generic action kind this pack judges.
 pub const KIND: &str = "campaign-message";
 
@@ -46,6 +51,17 @@ pub const MISSING_UNSUBSCRIBE: &str = "missing-unsubscribe";
 pub const NO_CONSENT_EU: &str = "no-consent-eu";
 /// Rule id R4: a large audience without evidence.
 pub const EVIDENCE_REQUIRED: &str = "evidence-required";
+/// What each rule cites: its line of the benchmark's `RULES.md`.
+pub mod citation {
+    /// R1.
+    pub const BANNED_TERM: &str = "brand-safety RULES.md R1";
+    /// R2.
+    pub const MISSING_UNSUBSCRIBE: &str = "brand-safety RULES.md R2";
+    /// R3.
+    pub const NO_CONSENT_EU: &str = "brand-safety RULES.md R3";
+    /// R4.
+    pub const EVIDENCE_REQUIRED: &str = "brand-safety RULES.md R4";
+}
 /// Rule id of the fail-closed denial of an action the pack cannot read.
 pub const MALFORMED: &str = "brand-safety.malformed";
 
@@ -135,24 +151,28 @@ impl Policy for BrandSafety {
         // Build the automaton now: see the module docs.
         banned_terms();
         PackInfo::new(PACK_NAME, PACK_VERSION)
-            .rule(
+            .cited_rule(
                 BANNED_TERM,
                 Severity::High,
+                citation::BANNED_TERM,
                 "The subject or body contains a banned term (ASCII case-insensitive).",
             )
-            .rule(
+            .cited_rule(
                 MISSING_UNSUBSCRIBE,
                 Severity::High,
+                citation::MISSING_UNSUBSCRIBE,
                 "An email carries an unsubscribe link.",
             )
-            .rule(
+            .cited_rule(
                 NO_CONSENT_EU,
                 Severity::Critical,
+                citation::NO_CONSENT_EU,
                 "A message to the EU region needs the recipients' consent.",
             )
-            .rule(
+            .cited_rule(
                 EVIDENCE_REQUIRED,
                 Severity::Medium,
+                citation::EVIDENCE_REQUIRED,
                 "A message to more than 10,000 recipients cites evidence, or a human decides.",
             )
     }
@@ -177,7 +197,8 @@ impl Policy for BrandSafety {
                     "This message goes to {} recipients and cites no evidence; a human must approve it.",
                     message.audience_size
                 ),
-            )]),
+            )
+            .citing(citation::EVIDENCE_REQUIRED)]),
             Outcome::Deny(rules) => Verdict::Deny(
                 rules
                     .into_iter()
@@ -186,17 +207,20 @@ impl Policy for BrandSafety {
                             rule,
                             Severity::High,
                             "The subject or body contains a banned term.",
-                        ),
+                        )
+                        .citing(citation::BANNED_TERM),
                         MISSING_UNSUBSCRIBE => Finding::new(
                             rule,
                             Severity::High,
                             "This email has no unsubscribe link.",
-                        ),
+                        )
+                        .citing(citation::MISSING_UNSUBSCRIBE),
                         _ => Finding::new(
                             rule,
                             Severity::Critical,
                             "This message goes to the EU without the recipients' consent.",
-                        ),
+                        )
+                        .citing(citation::NO_CONSENT_EU),
                     })
                     .collect(),
             ),
@@ -256,6 +280,68 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 1000);
+    }
+
+    #[test]
+    fn every_rule_and_finding_cites_its_line_of_the_rules() {
+        let info = BrandSafety::describe();
+        assert_eq!(info.version, "0.2.0");
+        let cited: Vec<(&str, Option<&str>)> = info
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.citation.as_deref()))
+            .collect();
+        assert_eq!(
+            cited,
+            [
+                (BANNED_TERM, Some(citation::BANNED_TERM)),
+                (MISSING_UNSUBSCRIBE, Some(citation::MISSING_UNSUBSCRIBE)),
+                (NO_CONSENT_EU, Some(citation::NO_CONSENT_EU)),
+                (EVIDENCE_REQUIRED, Some(citation::EVIDENCE_REQUIRED)),
+            ]
+        );
+        let message = |region: &str, payload: &str| {
+            Action::new(
+                "a1",
+                ActionKind::Generic(GenericAction {
+                    kind: KIND.to_string(),
+                    payload_json: payload.to_string(),
+                }),
+            )
+            .by("bench", region)
+        };
+        let all_deny = message(
+            "EU",
+            r#"{"channel":"email","audience_size":5,"has_unsubscribe_link":false,"consent":false,"subject":"click here","body":"hi"}"#,
+        );
+        let Verdict::Deny(findings) = BrandSafety::validate(all_deny, RunContext::for_test())
+        else {
+            panic!("all three deny rules fire");
+        };
+        let cited: Vec<(&str, Option<&str>)> = findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.citation.as_deref()))
+            .collect();
+        assert_eq!(
+            cited,
+            [
+                (BANNED_TERM, Some(citation::BANNED_TERM)),
+                (MISSING_UNSUBSCRIBE, Some(citation::MISSING_UNSUBSCRIBE)),
+                (NO_CONSENT_EU, Some(citation::NO_CONSENT_EU)),
+            ]
+        );
+        let large = message(
+            "US",
+            r#"{"channel":"sms","audience_size":20000,"has_unsubscribe_link":false,"consent":true,"subject":"","body":"hi"}"#,
+        );
+        let Verdict::Escalate(findings) = BrandSafety::validate(large, RunContext::for_test())
+        else {
+            panic!("R4 escalates");
+        };
+        assert_eq!(
+            findings[0].citation.as_deref(),
+            Some(citation::EVIDENCE_REQUIRED)
+        );
     }
 
     #[test]
