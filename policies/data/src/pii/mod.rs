@@ -3,8 +3,8 @@
 //! offsets into the text as given; the patterns are ASCII.
 //!
 //! Every detector proposes hits that start and end on token boundaries
-//! (see [`tokens`]); so do the identifiers that are not personal data but
-//! that no detector may look inside: URLs, labelled references
+//! (see the `tokens` module); so do the identifiers that are not personal
+//! data but that no detector may look inside: URLs, labelled references
 //! (`Ref: 4471-2290-1183`, `Invoice #555-123-4567`) and account numbers
 //! written like an IBAN that fail its check. The candidates are then taken
 //! longest first (on equal spans: URL, email address, IBAN, card number,
