@@ -28,8 +28,9 @@ export const skill = {
         kind: {
           tag: 'email',
           val: {
-            // The host stamps the recipient's facts and the sender
-            // profile over these before any pack sees the email.
+            // The host stamps the recipient's facts from the system of
+            // record and the sender profile bound to the agent over these
+            // before any pack sees the email: leave them empty.
             to: {
               contactId: contact.id,
               address: '',
@@ -52,10 +53,17 @@ export const skill = {
             replyTo: undefined,
             subject: `${f.first_name ?? 'Hello'}, news from Acme`,
             body: `Hi ${f.first_name ?? 'there'},\n\nOur spring catalogue is out.\n\nThe Acme team`,
-            unsubscribe: `https://acme.example/u/${contact.id}`,
-            postalAddress: 'Acme Inc., 100 Main St, Springfield',
+            // No footer: the packs append the sender profile's unsubscribe
+            // mechanism and postal address where the recipient's law asks.
+            unsubscribe: undefined,
+            postalAddress: undefined,
+            // Every message states why it is sent; there is no default.
             purpose: 'commercial',
+            // undefined: send when approved (a pack may reschedule it; s64
+            // times are BigInt).
             sendAt: undefined,
+            // What picked the contact (here: nothing but their consent), e.g.
+            // { about: 'person', attribute: 'interest', value: 'running' }.
             targeting: [],
           },
         },

@@ -20,8 +20,9 @@ class Skill(exports.Skill):
             f = {field.name: field.value for field in contact.fields}
             if f.get("consent_email") not in ("express-written", "express", "implied", "soft-opt-in"):
                 continue
-            # The host stamps the recipient's facts and the sender profile
-            # over these before any pack sees the email.
+            # The host stamps the recipient's facts from the system of record
+            # and the sender profile bound to the agent over these before any
+            # pack sees the email: leave them empty.
             to = types.Recipient(
                 contact_id=contact.id,
                 address="",
@@ -52,10 +53,16 @@ class Skill(exports.Skill):
                 reply_to=None,
                 subject=f"{f.get('first_name', 'Hello')}, news from Acme",
                 body=f"Hi {f.get('first_name', 'there')},\n\nOur spring catalogue is out.\n\nThe Acme team",
-                unsubscribe=f"https://acme.example/u/{contact.id}",
-                postal_address="Acme Inc., 100 Main St, Springfield",
+                # No footer: the packs append the sender profile's unsubscribe
+                # mechanism and postal address where the recipient's law asks.
+                unsubscribe=None,
+                postal_address=None,
+                # Every message states why it is sent; there is no default.
                 purpose=types.Purpose.COMMERCIAL,
+                # None: send when approved (a pack may reschedule it).
                 send_at=None,
+                # What picked the contact (here: nothing but their consent), e.g.
+                # types.Criterion(about=types.Subject.PERSON, attribute="interest", value="running").
                 targeting=[],
             )
             actions.append(
