@@ -277,7 +277,12 @@ pub fn require_identification(m: &Message<'_>, rule: &Rule, law: &str, judge: &m
         )));
         return;
     };
-    let line = format!("{}, {postal}. Contact: {contact}", s.legal_name);
+    // The postal address often starts with the legal name already.
+    let line = if contains_words(postal, &s.legal_name) {
+        format!("{postal}. Contact: {contact}")
+    } else {
+        format!("{}, {postal}. Contact: {contact}", s.legal_name)
+    };
     let fix = format!("appended \"{line}\" (sender profile `{}`)", s.profile);
     judge.modify(m.action, at.fixed(fix), move |changed| {
         match &mut changed.kind {
