@@ -1081,7 +1081,13 @@ fn print_report(report: &RunReport, json: bool) -> Result<()> {
                 f.message
             );
             if let Some(fix) = &f.fix {
-                println!("       fix: {fix}");
+                // A fix is applied only when the decision is to modify.
+                let applied = if d.outcome == Outcome::Modify {
+                    ""
+                } else {
+                    " (not applied: the action is not sent as proposed)"
+                };
+                println!("       fix{applied}: {fix}");
             }
         }
         for f in d.governance.iter().flat_map(|g| &g.findings) {
