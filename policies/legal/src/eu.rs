@@ -4,9 +4,10 @@
 
 use crate::message::{
     Message, check_subject, consent_finding, consent_gap, consent_in_force, finding,
-    require_opt_out,
+    require_opt_out, withdrawal,
 };
 use crate::rules::{self, Rule};
+use crate::text::is_plausible_email;
 use gatehouse_guest::prelude::*;
 
 /// The data-protection regime (GDPR / UK GDPR).
@@ -64,8 +65,9 @@ pub fn data_protection(regime: &DataProtection, m: &Message<'_>, judge: &mut Jud
             &regime.withdrawn,
             m,
             format!(
-                "This recipient withdrew consent or objected to marketing; under {law} no \
-                 commercial message may go out on any basis. Do not send it."
+                "This message is commercial and {} (or objected to marketing); under {law} no \
+                 commercial message may go out on any basis after that. Do not send it.",
+                withdrawal(m)
             ),
         ));
         return;
@@ -158,12 +160,45 @@ pub fn marketing(regime: &Marketing, m: &Message<'_>, judge: &mut Judge) {
             ),
         ));
     }
+    if let Some((field, value)) = concealed_sender(m) {
+        judge.deny(
+            finding(
+                &regime.identity,
+                format!(
+                    "Sender profile `{}` gives no valid `{field}`, so this {} conceals who sends \
+                     it; {law} forbids that. Fix the profile.",
+                    m.sender.profile,
+                    m.noun()
+                ),
+            )
+            .at(&format!("sender.{field}"), 0, value),
+        );
+    }
     require_opt_out(
         m,
         &regime.identity,
         &format!("{law} requires every marketing message to give a valid address to opt out"),
         judge,
     );
+}
+
+/// The sender profile field whose absence conceals the sender, with its
+/// value: a name (legal name or brand), and the address the message comes
+/// from (a valid from-address for email, a sender id for texts).
+fn concealed_sender<'a>(m: &Message<'a>) -> Option<(&'static str, &'a str)> {
+    let s = m.sender;
+    if s.legal_name.trim().is_empty() && s.brand.trim().is_empty() {
+        return Some(("legal-name", s.legal_name.as_str()));
+    }
+    match m.channel {
+        Channel::Email if !is_plausible_email(&s.from_address) => {
+            Some(("from-address", s.from_address.as_str()))
+        }
+        Channel::Sms if s.sms_sender_id.trim().is_empty() => {
+            Some(("sms-sender-id", s.sms_sender_id.as_str()))
+        }
+        _ => None,
+    }
 }
 
 /// Misleading subject lines (UCPD / DMCC Act) in commercial messages.

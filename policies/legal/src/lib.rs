@@ -5,16 +5,17 @@
 //! jurisdiction table `data/jurisdictions.csv` (data, shipped in the
 //! component), plus any regime the sender profile adds (`sender.regimes`,
 //! e.g. `can-spam` for a US sender that applies it everywhere). A country
-//! without a row gets no regime from this pack. See `README.md` beside
-//! this crate for the table, every rule with its statute, and how a legal
-//! team adds a regime.
+//! without a row gets no regime from this pack. The repository's
+//! `README.md`, section "Which law applies", shows the table, every rule
+//! with its statute, and how a legal team adds a regime; a unit test keeps
+//! it in step with the table and [`rules::ALL`].
 //!
 //! # Fix before deny
 //!
 //! Where an edit makes the message lawful, the pack makes it (modify), and
 //! the finding's `fix` says what it did: the sender profile's unsubscribe
 //! mechanism, postal address, identification or opt-out instruction is
-//! appended; a text outside 08:00-21:00 in the recipient's time zone is
+//! appended; a marketing text outside 08:00-21:00 in the recipient's time zone is
 //! rescheduled to the next 08:00 there (the host answers local time, with
 //! daylight saving time). It denies only what no edit can make lawful:
 //! missing, withdrawn, lapsed or uncovering consent, a missing lawful

@@ -2,7 +2,7 @@
 //! share: consent in force, the opt-out mechanism, appended text.
 
 use crate::rules::Rule;
-use crate::text::{append_once, contains_words, find_word, unsubscribe_problem};
+use crate::text::{append_once, contains_words, find_word, unsubscribe_problem, utc_date};
 use gatehouse_guest::prelude::*;
 
 /// The opt-out keyword a text must carry (matched as a word, any case).
@@ -126,7 +126,7 @@ pub fn consent_gap(m: &Message<'_>) -> String {
     let c = &m.to.consent;
     match c.kind {
         ConsentKind::None => "no consent is on record".to_string(),
-        ConsentKind::Withdrawn => "the recipient withdrew consent".to_string(),
+        ConsentKind::Withdrawn => withdrawal(m),
         kind if c.expires_at.is_some_and(|end| m.send_at >= end) => {
             format!("the {} consent on record has lapsed", kind_name(kind))
         }
@@ -136,6 +136,15 @@ pub fn consent_gap(m: &Message<'_>) -> String {
             m.purpose_name()
         ),
         kind => format!("the consent on record is {}", kind_name(kind)),
+    }
+}
+
+/// "the recipient withdrew consent on YYYY-MM-DD (UTC)", or without the
+/// date when the record lacks it.
+pub fn withdrawal(m: &Message<'_>) -> String {
+    match m.to.consent.withdrawn_at {
+        Some(at) => format!("the recipient withdrew consent on {} (UTC)", utc_date(at)),
+        None => "the recipient withdrew consent (the record does not say when)".to_string(),
     }
 }
 

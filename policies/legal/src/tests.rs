@@ -89,39 +89,45 @@ fn the_jurisdiction_table_parses_and_names_every_regime() {
     assert!(jurisdiction::rows("country,regimes\nUSA,can-spam\n").is_err());
 }
 
-/// The matrix: each country's compliant-but-unconsented commercial email
-/// fires exactly its regimes' consent rules.
+/// The EU and EEA member states, written out here apart from the table.
+const EU_EEA: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// The rules a commercial email with no consent on record (otherwise
+/// compliant) fires for a recipient in `country`, as the law says.
+fn expected_for(country: &str) -> &'static [&'static str] {
+    match country {
+        // CAN-SPAM is opt-out: no prior consent needed for email.
+        "US" => &[],
+        "CA" => &["legal.casl.consent"],
+        "GB" => &["legal.uk-gdpr.lawful-basis", "legal.pecr.consent"],
+        c if EU_EEA.contains(&c) => &["legal.gdpr.lawful-basis", "legal.eprivacy.consent"],
+        _ => &[],
+    }
+}
+
+/// The matrix: every row of the table (and a country without one) against
+/// the rule set the law expects of an unconsented commercial email; the
+/// table lists exactly the countries the matrix expects a regime for.
 #[test]
 fn jurisdiction_matrix() {
-    let cases: &[(&str, &str, &[&str])] = &[
-        ("US", "America/New_York", &[]),
-        ("CA", "America/Toronto", &["legal.casl.consent"]),
-        (
-            "GB",
-            "Europe/London",
-            &["legal.uk-gdpr.lawful-basis", "legal.pecr.consent"],
-        ),
-        (
-            "DE",
-            "Europe/Berlin",
-            &["legal.gdpr.lawful-basis", "legal.eprivacy.consent"],
-        ),
-        (
-            "NO",
-            "Europe/Oslo",
-            &["legal.gdpr.lawful-basis", "legal.eprivacy.consent"],
-        ),
-        ("JP", "Asia/Tokyo", &[]),
-    ];
-    for (country, zone, expect) in cases {
-        let mut a = email(country, zone);
+    let rows = jurisdiction::rows(jurisdiction::TABLE).unwrap();
+    let mut countries: Vec<&str> = rows.iter().map(|(c, _)| c.as_str()).collect();
+    let mut expected: Vec<&str> = ["US", "CA", "GB"].iter().chain(EU_EEA).copied().collect();
+    countries.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(countries, expected);
+    for country in countries.iter().copied().chain(["JP", "AU", "CH"]) {
+        let mut a = email(country, "Europe/Berlin");
         if let ActionKind::Email(e) = &mut a.kind {
             e.to.consent.kind = ConsentKind::None;
         }
         let v = judge(a);
         let mut got = rules(&v);
         got.dedup();
-        assert_eq!(&got, expect, "{country}");
+        assert_eq!(got, expected_for(country), "{country}");
     }
 }
 
@@ -145,24 +151,34 @@ fn utc(text: &str) -> i64 {
     gatehouse_zone::parse_instant(text).unwrap()
 }
 
-/// Quiet-hour boundaries on the DST switch days of 2026 and 2027: 07:59 and
-/// 21:00 local are rescheduled to the next 08:00 local; 08:00 and 20:59 go.
+/// Quiet-hour boundaries on the DST switch days of 2026 and 2027, US and
+/// EU: 07:59 and 21:00 local are rescheduled to the next 08:00 local; 08:00
+/// and 20:59 go. The EU days reach the TCPA through a sender profile that
+/// adds it (a German recipient in Europe/Berlin).
 #[test]
 fn quiet_hours_follow_the_recipients_clock_across_dst() {
-    // (zone, local date, UTC offset that day after 03:00)
-    let days: &[(&str, &str, i64)] = &[
-        ("America/New_York", "2026-03-08", -4),
-        ("America/New_York", "2026-11-01", -5),
-        ("America/New_York", "2027-03-14", -4),
-        ("America/New_York", "2027-11-07", -5),
-        ("America/Los_Angeles", "2026-03-08", -7),
+    // (country, zone, local date, UTC offset that day after 03:00)
+    let days: &[(&str, &str, &str, i64)] = &[
+        ("US", "America/New_York", "2026-03-08", -4),
+        ("US", "America/New_York", "2026-11-01", -5),
+        ("US", "America/New_York", "2027-03-14", -4),
+        ("US", "America/New_York", "2027-11-07", -5),
+        ("US", "America/Los_Angeles", "2026-03-08", -7),
+        ("DE", "Europe/Berlin", "2026-03-29", 2),
+        ("DE", "Europe/Berlin", "2026-10-25", 1),
+        ("DE", "Europe/Berlin", "2027-03-28", 2),
+        ("DE", "Europe/Berlin", "2027-10-31", 1),
     ];
-    for &(zone, day, offset) in days {
+    for &(country, zone, day, offset) in days {
         let at = |hh: i64, mm: i64| {
             utc(&format!("{day}T00:00:00Z")) + ((hh - offset) * 60 + mm) * 60_000
         };
         for (hh, mm, goes) in [(7, 59, false), (8, 0, true), (20, 59, true), (21, 0, false)] {
-            let v = judge(sms("US", zone, at(hh, mm)));
+            let mut a = sms(country, zone, at(hh, mm));
+            if let ActionKind::Sms(s) = &mut a.kind {
+                s.sender.regimes = vec!["tcpa".into()];
+            }
+            let v = judge(a);
             if goes {
                 assert_eq!(v, Verdict::Allow, "{zone} {day} {hh:02}:{mm:02}");
                 continue;
@@ -359,4 +375,66 @@ fn the_readme_shows_the_jurisdiction_table() {
             rule.id
         );
     }
+}
+
+/// Quiet hours and naming the business bind marketing texts; a delivery
+/// notice at 22:00 goes as written (it still tells how to opt out).
+#[test]
+fn a_transactional_text_is_not_a_solicitation() {
+    let late = utc("2026-06-02T02:00:00Z"); // 22:00 in New York
+    let mut a = sms("US", "America/New_York", late);
+    if let ActionKind::Sms(s) = &mut a.kind {
+        s.purpose = Purpose::Transactional;
+        s.body = "Your order 1182 ships tomorrow. Reply STOP to opt out.".into();
+    }
+    assert_eq!(judge(a.clone()), Verdict::Allow);
+    if let ActionKind::Sms(s) = &mut a.kind {
+        s.purpose = Purpose::Commercial;
+    }
+    assert_eq!(
+        rules(&judge(a)),
+        ["legal.tcpa.quiet-hours", "legal.tcpa.sender-id"]
+    );
+}
+
+/// A withdrawal is named with its date.
+#[test]
+fn a_withdrawal_is_named_with_its_date() {
+    let mut a = sms("US", "America/New_York", utc("2026-06-01T16:00:00Z"));
+    if let ActionKind::Sms(s) = &mut a.kind {
+        s.to.consent.kind = ConsentKind::Withdrawn;
+        s.to.consent.withdrawn_at = Some(utc("2025-12-01T09:30:00Z"));
+    }
+    let v = judge(a);
+    assert_eq!(rules(&v), ["legal.tcpa.consent"]);
+    let f = &gatehouse_guest::testing::findings(&v)[0];
+    assert!(
+        f.message.contains("withdrew consent on 2025-12-01"),
+        "{}",
+        f.message
+    );
+}
+
+/// CAN-SPAM's header rule covers a receipt too; the ePrivacy Directive
+/// denies a message whose profile conceals the sender.
+#[test]
+fn a_concealed_sender_is_denied() {
+    let mut a = email("US", "America/Chicago");
+    if let ActionKind::Email(e) = &mut a.kind {
+        e.purpose = Purpose::Transactional;
+        e.sender.from_address = "news@localhost".into();
+    }
+    assert_eq!(rules(&judge(a)), ["legal.can-spam.header"]);
+    let mut a = email("DE", "Europe/Berlin");
+    if let ActionKind::Email(e) = &mut a.kind {
+        e.sender.from_address = String::new();
+    }
+    let v = judge(a);
+    assert!(matches!(v, Verdict::Deny(_)));
+    assert_eq!(rules(&v), ["legal.eprivacy.identity"]);
+    let f = &gatehouse_guest::testing::findings(&v)[0];
+    assert_eq!(
+        f.location.as_ref().map(|l| l.field.as_str()),
+        Some("sender.from-address")
+    );
 }

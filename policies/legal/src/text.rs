@@ -108,6 +108,28 @@ pub fn unsubscribe_problem(mechanism: Option<&str>) -> Option<String> {
     })
 }
 
+/// The UTC calendar date of an instant (ms since the Unix epoch), as
+/// `YYYY-MM-DD`: how findings name the day something happened.
+pub fn utc_date(at: i64) -> String {
+    let days = at.div_euclid(86_400_000);
+    // Shift the epoch to 0000-03-01 so that leap days end each 400-year era.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Append `paragraph` after a blank line, unless the text already carries it.
 pub fn append_once(body: &mut String, paragraph: &str) {
     if contains_words(body, paragraph) {
@@ -147,6 +169,16 @@ mod tests {
             assert!(unsubscribe_problem(Some(bad)).is_some(), "{bad}");
         }
         assert!(unsubscribe_problem(None).is_some());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(-1), "1969-12-31");
+        assert_eq!(utc_date(1_764_547_200_000), "2025-12-01");
+        assert_eq!(utc_date(1_709_164_800_000), "2024-02-29");
+        assert_eq!(utc_date(951_782_400_000), "2000-02-29");
+        assert_eq!(utc_date(1_830_297_599_999), "2027-12-31");
     }
 
     #[test]

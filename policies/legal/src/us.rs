@@ -15,26 +15,32 @@ pub const FIRST_MINUTE: u32 = 8 * 60;
 /// The first minute of the day (local) a text may no longer reach one.
 pub const END_MINUTE: u32 = 21 * 60;
 
-/// CAN-SPAM: commercial email only (transactional and relationship email
-/// is out of its scope, 15 U.S.C. 7702(2)(B)).
+/// CAN-SPAM. The header rule covers every email (15 U.S.C. 7704(a)(1)
+/// names transactional and relationship messages too); the rest covers
+/// commercial email only (transactional and relationship email is out of
+/// its scope, 15 U.S.C. 7702(2)(B), 7704(a)(2)-(5)).
 pub fn can_spam(m: &Message<'_>, judge: &mut Judge) {
-    if m.channel != Channel::Email || !m.commercial() {
+    if m.channel != Channel::Email {
         return;
     }
-    let law = "US law (CAN-SPAM) requires it of every commercial email";
     if m.sender.from_name.trim().is_empty() || !is_plausible_email(&m.sender.from_address) {
         judge.deny(
             finding(
                 &CAN_SPAM_HEADER,
                 format!(
                     "Sender profile `{}` does not give a display name and a valid from-address \
-                     (\"{}\"); {law}. Fix the profile.",
+                     (\"{}\"); US law (CAN-SPAM) forbids a misleading header on any email. Fix \
+                     the profile.",
                     m.sender.profile, m.sender.from_address
                 ),
             )
             .at("sender.from-address", 0, &m.sender.from_address),
         );
     }
+    if !m.commercial() {
+        return;
+    }
+    let law = "US law (CAN-SPAM) requires it of every commercial email";
     check_subject(
         m,
         &CAN_SPAM_DECEPTIVE_SUBJECT,
@@ -118,7 +124,8 @@ fn require_ad_identification(m: &Message<'_>, judge: &mut Judge) {
     });
 }
 
-/// The TCPA: texts to the US.
+/// The TCPA: texts to the US. Consent and the opt-out instruction cover
+/// every text; quiet hours and naming the business cover marketing texts.
 pub fn tcpa(m: &Message<'_>, judge: &mut Judge) {
     if m.channel != Channel::Sms {
         return;
@@ -143,6 +150,13 @@ pub fn tcpa(m: &Message<'_>, judge: &mut Judge) {
                 consent_gap(m)
             ),
         ));
+    }
+    // Quiet hours bind telephone solicitations (47 CFR 64.1200(c)(1),
+    // (f)(15)) and the sender's name telemarketing (d)(4): marketing
+    // texts, not a delivery notice or a password code.
+    if !m.commercial() {
+        require_opt_out(m, &TCPA_OPT_OUT, "US law (TCPA) requires it", judge);
+        return;
     }
     quiet_hours(m, judge);
     if !contains_words(m.body, &m.sender.brand) {
