@@ -73,9 +73,43 @@ fn sms(country: &str, zone: &str, send_at: i64) -> Action {
     a
 }
 
+/// Judge `action`, and check what every verdict of the pack must hold:
+/// each finding cites its rule's statute, and each finding of a
+/// modification says what the edit was.
 fn judge(action: Action) -> Verdict {
     MockHost::new().install();
-    Legal::validate(action, RunContext::for_test())
+    let v = Legal::validate(action, RunContext::for_test());
+    for f in gatehouse_guest::testing::findings(&v) {
+        let rule = rules::ALL.iter().find(|r| r.id == f.rule).unwrap();
+        assert_eq!(f.citation.as_deref(), Some(rule.citation), "{}", f.rule);
+        assert_eq!(f.severity, rule.severity, "{}", f.rule);
+        if matches!(v, Verdict::Modify(_)) {
+            assert!(f.fix.as_deref().is_some_and(|x| !x.is_empty()), "{f:?}");
+        }
+    }
+    v
+}
+
+/// `pack.toml` lists the rules `describe` gives, in order, with the same
+/// citations.
+#[test]
+fn the_manifest_lists_every_rule_with_its_citation() {
+    let manifest = include_str!("../pack.toml");
+    let value = |key: &str| -> Vec<String> {
+        manifest
+            .lines()
+            .filter_map(|l| l.strip_prefix(key))
+            .filter_map(|l| l.trim().strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .collect()
+    };
+    let ids: Vec<&str> = rules::ALL.iter().map(|r| r.id).collect();
+    let citations: Vec<&str> = rules::ALL.iter().map(|r| r.citation).collect();
+    assert_eq!(value("id "), ids);
+    assert_eq!(value("citation "), citations);
+    let info = Legal::describe();
+    assert_eq!(info.version, PACK_VERSION);
+    assert!(info.rules.iter().all(|r| r.citation.is_some()));
 }
 
 #[test]
