@@ -165,11 +165,9 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// One profile, `acme`, bound to agent `outreach-eu` (for tests).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ACME: &str = r#"
+pub(crate) const TEST_PROFILE: &str = r#"
 [profile.acme]
 agents = ["outreach-eu"]
 brand = "Acme"
@@ -179,6 +177,12 @@ from-address = "news@acme.example"
 sms-sender-id = "ACME"
 postal-address = "Acme Inc., 100 Main St, Springfield"
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACME: &str = TEST_PROFILE;
 
     #[test]
     fn binds_agents_to_profiles() {

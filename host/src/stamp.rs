@@ -252,17 +252,6 @@ mod tests {
     use super::*;
     use crate::model::{ActionKind, Email, Recipient, Sender};
 
-    const SENDERS: &str = r#"
-[profile.acme]
-agents = ["outreach"]
-brand = "Acme"
-legal-name = "Acme Inc."
-from-name = "Acme Marketing"
-from-address = "news@acme.example"
-sms-sender-id = "ACME"
-postal-address = "Acme Inc., 100 Main St, Springfield"
-"#;
-
     fn dataset(contact: &str) -> Dataset {
         Dataset::from_json(&format!(
             r#"{{"contacts": [{contact}], "history": [{{"id": "h-1", "partition": "US", "contact_id": "c-2", "channel": "email"}}]}}"#
@@ -313,12 +302,12 @@ postal-address = "Acme Inc., 100 Main St, Springfield"
     }
 
     fn senders() -> Senders {
-        Senders::parse(SENDERS).unwrap()
+        Senders::parse(crate::senders::TEST_PROFILE).unwrap()
     }
 
     #[test]
     fn facts_and_sender_come_from_the_host_not_the_skill() {
-        let mut a = email("c-1", "outreach");
+        let mut a = email("c-1", "outreach-eu");
         stamp(&mut a, &dataset(FULL), &senders()).unwrap();
         let to = a.recipient().unwrap();
         assert_eq!(to.address, "ann@example.com");
@@ -361,7 +350,7 @@ postal-address = "Acme Inc., 100 Main St, Springfield"
                 ),
             ),
         ] {
-            let mut a = email("c-1", "outreach");
+            let mut a = email("c-1", "outreach-eu");
             let err = stamp(&mut a, &dataset(&contact), &senders()).unwrap_err();
             let f = err.finding();
             assert_eq!(f.rule, MISSING_FACT);
@@ -397,7 +386,7 @@ postal-address = "Acme Inc., 100 Main St, Springfield"
                 "RFC 3339",
             ),
         ] {
-            let mut a = email("c-1", "outreach");
+            let mut a = email("c-1", "outreach-eu");
             let contact = FULL.replace(from, to);
             let err = stamp(&mut a, &dataset(&contact), &senders()).unwrap_err();
             let msg = err.to_string();
@@ -413,7 +402,7 @@ postal-address = "Acme Inc., 100 Main St, Springfield"
         let mut a = email("c-1", "rogue");
         let err = stamp(&mut a, &dataset(FULL), &senders()).unwrap_err();
         assert_eq!(err.finding().rule, UNKNOWN_SENDER);
-        let mut a = email("c-404", "outreach");
+        let mut a = email("c-404", "outreach-eu");
         let err = stamp(&mut a, &dataset(FULL), &senders()).unwrap_err();
         assert_eq!(err.finding().rule, UNKNOWN_RECIPIENT);
     }
@@ -429,14 +418,14 @@ postal-address = "Acme Inc., 100 Main St, Springfield"
                 r#""consent_email_purposes": "commercial, relationship","#,
                 "",
             );
-        let mut a = email("c-1", "outreach");
+        let mut a = email("c-1", "outreach-eu");
         stamp(&mut a, &dataset(&contact), &senders()).unwrap();
         assert_eq!(a.recipient().unwrap().consent.kind, ConsentKind::Withdrawn);
     }
 
     #[test]
     fn given_facts_must_be_complete() {
-        let mut a = email("c-1", "outreach");
+        let mut a = email("c-1", "outreach-eu");
         if let Some(s) = a.sender_mut() {
             s.profile = "acme".into();
         }
