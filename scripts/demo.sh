@@ -9,5 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-unknown-unknown >/dev/null
-cargo build --release --quiet -p gatehouse
+cargo build --release --quiet -p gatehouse-cli
 exec target/release/gatehouse demo "$@"

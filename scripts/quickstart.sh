@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-unknown-unknown >/dev/null
-cargo build --release --quiet -p gatehouse
+cargo build --release --quiet -p gatehouse-cli
 gatehouse=target/release/gatehouse
 "$gatehouse" build policies/brand examples/email-outreach
 echo

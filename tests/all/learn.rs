@@ -464,6 +464,42 @@ fn stable(out: &str, dir: &Path) -> String {
         .replace(&dir.display().to_string(), "DIR")
 }
 
+/// The digest of everything the demo records: the audit log as exported,
+/// without the wall-clock durations of guest calls (`duration-us`, which
+/// differ on every machine) and so without the entry hashes that cover them.
+fn recorded_digest(dir: &Path) -> String {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("duration-us");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let out = gatehouse(dir, &["audit", "export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut hasher = blake3::Hasher::new();
+    for line in text(&out.stdout).lines() {
+        let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let m = entry.as_object_mut().unwrap();
+        m.remove("hash");
+        m.remove("prev");
+        strip(&mut entry);
+        hasher.update(entry.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// What `gatehouse demo --seed 7` prints, and the digest of what it records:
+/// a change to gatehouse that changes either is a change of behaviour, and
+/// must update these on purpose.
+const DEMO_SEED_7_OUTPUT: &str = "tests/fixtures/demo-seed-7.txt";
+const DEMO_SEED_7_RECORDED: &str =
+    "e658b49d020a37faf471d9275d03e5bda15ff5d94825f43fda0e900874e3d7fe";
+
 #[test]
 fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli() {
     let tmp = tempfile::tempdir().unwrap();
@@ -471,14 +507,29 @@ fn the_demo_runs_the_whole_loop_deterministically_and_its_records_answer_the_cli
         let dir = tmp.path().join(name);
         let out = gatehouse(
             tmp.path(),
-            &["demo", "--dir", dir.to_str().unwrap(), "--seed", "11"],
+            &["demo", "--dir", dir.to_str().unwrap(), "--seed", "7"],
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
         (dir.clone(), stable(&text(&out.stdout), &dir))
     };
     let (dir, first) = run("a");
-    let (_, second) = run("b");
+    let (dir_b, second) = run("b");
     assert_eq!(first, second, "the same seed gives the same run");
+    let pinned = root().join(DEMO_SEED_7_OUTPUT);
+    if std::env::var_os("GATEHOUSE_BLESS").is_some() {
+        std::fs::write(&pinned, format!("{first}\n")).unwrap();
+    }
+    assert_eq!(
+        format!("{first}\n"),
+        std::fs::read_to_string(&pinned).unwrap(),
+        "`gatehouse demo --seed 7` prints what {DEMO_SEED_7_OUTPUT} pins"
+    );
+    let recorded = recorded_digest(&dir);
+    assert_eq!(recorded, recorded_digest(&dir_b), "the same records");
+    assert_eq!(
+        recorded, DEMO_SEED_7_RECORDED,
+        "`gatehouse demo --seed 7` records what the pinned digest says"
+    );
     for expected in [
         "pilot 1: Promoted",
         "production now: meeting-request-config@1.1.0",

@@ -27,7 +27,7 @@ pub struct Guests {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Build the guest crates once (an up-to-date build is a no-op).

@@ -15,8 +15,8 @@
 
 use super::LearnError;
 use super::metrics::{self, Step};
-use crate::sandbox::{Guest, Kind, Sandbox};
 use gatehouse_gates::{GateReport, GateSpec, Verdict};
+use gatehouse_sandbox::{Guest, Kind, Sandbox};
 use gatehouse_store::{AuditLog, Change, ChannelMove, Entry, Hash, NewEntry, Scope, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -94,7 +94,7 @@ impl Arm {
         let config = match &self.config {
             None => None,
             Some(pin) => {
-                crate::sandbox::config_bytes(&parse_config(&pin.bytes(store)?, &pin.name)?)
+                gatehouse_sandbox::config_bytes(&parse_config(&pin.bytes(store)?, &pin.name)?)
                     .map(|b| blake3::hash(&b).to_hex().to_string())
             }
         };

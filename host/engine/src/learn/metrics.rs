@@ -412,8 +412,8 @@ pub fn records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Action, ActionKind, Purpose, Recipient, Sms};
     use crate::pipeline::{Decision, Outcome};
+    use gatehouse_sandbox::{Action, ActionKind, Purpose, Recipient, Sms};
 
     fn sms(send_at: Option<i64>) -> Action {
         Action {

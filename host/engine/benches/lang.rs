@@ -37,7 +37,7 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = root.join("tests/conformance");
     let rust = gatehouse::build::build_crates(
         &[dir.join("rust")],

@@ -21,8 +21,8 @@
 //! store for every action, so a kill takes effect on the very next action,
 //! including those of a run in progress.
 
-use crate::model::{Action, ActionKind, AudienceOperation, Finding, RunContext, Severity};
 use crate::pipeline::{Decision, Outcome};
+use gatehouse_sandbox::{Action, ActionKind, AudienceOperation, Finding, RunContext, Severity};
 use gatehouse_store::{ApprovalRequest, Change, Charge, CounterError, Risk, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -310,12 +310,12 @@ impl Governor {
     pub fn after_act(
         &self,
         skill: crate::pipeline::ComponentRef,
-        host_calls: &[crate::imports::HostCall],
+        host_calls: &[gatehouse_sandbox::HostCall],
     ) {
         let mut act = self.act.lock().unwrap_or_else(|e| e.into_inner());
         act.0 = Some(skill);
         for call in host_calls {
-            if let crate::imports::HostCall::Retrieve {
+            if let gatehouse_sandbox::HostCall::Retrieve {
                 answer: Ok(records),
                 ..
             } = call

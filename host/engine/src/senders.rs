@@ -25,7 +25,7 @@
 //! `brand`, `legal-name`, `from-name`, `from-address`, `sms-sender-id` and
 //! `agents` are required; an agent bound to two profiles is an error.
 
-use crate::model::Sender;
+use gatehouse_sandbox::Sender;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;

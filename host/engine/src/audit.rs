@@ -2,7 +2,7 @@
 //! finds it again, replays it, and exports it.
 
 use crate::replay::RunRecord;
-use crate::sandbox::{Guest, Kind, Sandbox};
+use gatehouse_sandbox::{Guest, Kind, Sandbox};
 use gatehouse_store::{AuditLog, Entry, Hash, NewEntry, Receipt, Store};
 use serde::{Deserialize, Serialize};
 

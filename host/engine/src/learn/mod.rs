@@ -13,8 +13,8 @@ pub mod proposal;
 pub mod scorecard;
 
 use crate::pipeline::{self, Live, RunReport};
-use crate::sandbox::{Guest, Sandbox};
 use crate::{Dataset, Field, Limits, RunContext};
+use gatehouse_sandbox::{Guest, Sandbox};
 use gatehouse_store::AuditLog;
 use pilot::{ArmCounts, ArmName, Pilot};
 use std::sync::Arc;

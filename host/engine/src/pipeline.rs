@@ -10,14 +10,14 @@
 //! malformed adds a critical `gatehouse.fail-closed` finding and the action
 //! is denied; so is an action no pack judged.
 
-use crate::error::GuestError;
-use crate::evidence::Dataset;
-use crate::imports::{Answers, World};
-use crate::limits::Limits;
-use crate::model::{Action, Finding, RunContext, Severity, SkillError, Verdict};
-use crate::sandbox::{Guest, Metering, Sandbox};
 use crate::senders::Senders;
 use crate::stamp::{self, StampError};
+use gatehouse_sandbox::Dataset;
+use gatehouse_sandbox::GuestError;
+use gatehouse_sandbox::Limits;
+use gatehouse_sandbox::{Action, Finding, RunContext, Severity, SkillError, Verdict};
+use gatehouse_sandbox::{Answers, World};
+use gatehouse_sandbox::{Guest, Metering, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -74,8 +74,8 @@ impl ComponentRef {
     /// The reference of a loaded guest.
     pub fn of(guest: &Guest) -> Self {
         let (name, version) = match &guest.describe {
-            crate::sandbox::Describe::Policy(p) => (p.name.clone(), p.version.clone()),
-            crate::sandbox::Describe::Skill(s) => (s.name.clone(), s.version.clone()),
+            gatehouse_sandbox::Describe::Policy(p) => (p.name.clone(), p.version.clone()),
+            gatehouse_sandbox::Describe::Skill(s) => (s.name.clone(), s.version.clone()),
         };
         Self {
             name,
@@ -195,7 +195,7 @@ pub trait Environment {
 
     /// Learn what the act stage did (the skill and the host calls it
     /// made), for the govern stage. Default: nothing.
-    fn after_act(&self, _skill: &ComponentRef, _host_calls: &[crate::imports::HostCall]) {}
+    fn after_act(&self, _skill: &ComponentRef, _host_calls: &[gatehouse_sandbox::HostCall]) {}
 
     /// The govern stage for one decided action. Default: none.
     fn govern(&self, _ctx: &RunContext, _decision: &mut Decision) {}
@@ -242,7 +242,7 @@ impl Live {
 }
 
 impl Environment for Live {
-    fn after_act(&self, skill: &ComponentRef, host_calls: &[crate::imports::HostCall]) {
+    fn after_act(&self, skill: &ComponentRef, host_calls: &[gatehouse_sandbox::HostCall]) {
         if let Some(g) = &self.governor {
             g.after_act(skill.clone(), host_calls);
         }

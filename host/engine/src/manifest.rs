@@ -21,9 +21,9 @@
 //! blake3 = "…"
 //! ```
 
-use crate::error::LoadError;
-use crate::model::Severity;
-use crate::sandbox::{Guest, Kind, Sandbox};
+use gatehouse_sandbox::LoadError;
+use gatehouse_sandbox::Severity;
+use gatehouse_sandbox::{Guest, Kind, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

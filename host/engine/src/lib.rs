@@ -29,45 +29,20 @@
 
 #![deny(missing_docs)]
 
-/// The version of the WIT package `gatehouse:agent` this host implements
-/// (`wit/agent.wit`), as a literal so interface names can be built from it.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! wit_version {
-    () => {
-        "0.2.0"
-    };
-}
-
 pub mod audit;
 pub mod build;
-mod cache;
-mod error;
-mod evidence;
 pub mod govern;
-mod imports;
 pub mod lang;
 pub mod learn;
-mod limits;
 mod manifest;
-mod model;
 pub mod packtest;
 pub mod pipeline;
-mod preinit;
 pub mod replay;
-mod sandbox;
 mod senders;
 pub mod stamp;
-mod wasi;
 
-pub use cache::wasmtime_version;
-pub use error::{EngineError, GuestError, LoadError};
-pub use evidence::{Dataset, DatasetError, MAX_RECORDS_PER_QUERY};
-pub use imports::{Answers, Divergence, HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
-pub use limits::{LimitError, Limits};
+// The guest boundary (gatehouse-sandbox), re-exported so users of the
+// library name one crate.
+pub use gatehouse_sandbox::*;
 pub use manifest::{ComponentPin, MANIFEST_SCHEMA, PackManifest, PackMeta, RuleMeta, load_pack};
-pub use model::*;
-pub use sandbox::{
-    Describe, EngineOptions, Guest, Kind, Metered, Metering, PolicySession, Sandbox, WIT_VERSION,
-};
 pub use senders::{Senders, SendersError};

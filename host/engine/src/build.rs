@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The WIT package this host implements, as shipped in `wit/`.
-pub const WIT_SOURCE: &str = include_str!("../../wit/agent.wit");
+pub const WIT_SOURCE: &str = include_str!("../../../wit/agent.wit");
 
 /// The cargo profile used for guests (see the workspace `Cargo.toml`).
 pub const GUEST_PROFILE: &str = "guest";
@@ -35,7 +35,7 @@ pub enum BuildError {
     Cargo(String),
     /// The crate's `pack.toml` is malformed.
     #[error("{0}")]
-    Manifest(#[from] crate::error::LoadError),
+    Manifest(#[from] gatehouse_sandbox::LoadError),
     /// A language toolchain is missing, of another version, or failed.
     #[error("{0}")]
     Toolchain(String),

@@ -81,9 +81,10 @@ pub(crate) fn engine_fingerprint(engine: &Engine) -> String {
     format!("wasmtime{}-{}", wasmtime_version(), &digest.to_hex()[..16])
 }
 
-/// The wasmtime version this host was built with.
+/// The wasmtime version this host was built with (from `Cargo.lock`, at
+/// build time).
 pub fn wasmtime_version() -> &'static str {
-    "48.0.8"
+    env!("GATEHOUSE_WASMTIME_VERSION")
 }
 
 struct StableHasher(blake3::Hasher);

@@ -88,7 +88,7 @@ impl std::fmt::Display for Lang {
 
 /// This checkout's root (where `scripts/lang-toolchains.sh` installs).
 fn checkout() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Where a toolchain is, and its version checked against the pin.

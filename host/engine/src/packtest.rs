@@ -28,10 +28,10 @@
 //! expected a false negative) and per decision (allow, deny, escalate,
 //! modify).
 
-use crate::imports::{Answers, World};
-use crate::limits::Limits;
-use crate::model::{Action, ActionKind, RunContext, Verdict};
-use crate::sandbox::{Guest, Sandbox};
+use gatehouse_sandbox::Limits;
+use gatehouse_sandbox::{Action, ActionKind, RunContext, Verdict};
+use gatehouse_sandbox::{Answers, World};
+use gatehouse_sandbox::{Guest, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -309,7 +309,7 @@ pub fn run_cases(
         config.extend(case.config.clone());
         let guest = pack.clone().with_config(config);
         let world = World::new(
-            Arc::new(crate::evidence::Dataset::empty()),
+            Arc::new(gatehouse_sandbox::Dataset::empty()),
             &ctx.partition,
             ctx.now,
             &ctx.run_id,

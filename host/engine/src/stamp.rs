@@ -27,11 +27,11 @@
 //! `to.first-contact` is true when no `history` record has this
 //! `contact_id` and `channel`.
 
-use crate::evidence::Dataset;
-use crate::model::{
+use crate::senders::Senders;
+use gatehouse_sandbox::Dataset;
+use gatehouse_sandbox::{
     Action, Channel, Consent, ConsentKind, Evidence, Finding, Purpose, Relationship, Severity,
 };
-use crate::senders::Senders;
 
 /// The rule of a finding for a recipient the system of record lacks.
 pub const UNKNOWN_RECIPIENT: &str = "gatehouse.unknown-recipient";
@@ -250,7 +250,7 @@ impl Facts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ActionKind, Email, Recipient, Sender};
+    use gatehouse_sandbox::{ActionKind, Email, Recipient, Sender};
 
     fn dataset(contact: &str) -> Dataset {
         Dataset::from_json(&format!(

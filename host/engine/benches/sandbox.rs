@@ -27,7 +27,7 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("target/bench-guests");
     let built = gatehouse::build::build_crates(
         &[

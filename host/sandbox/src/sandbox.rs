@@ -205,7 +205,7 @@ impl Guest {
 
 /// The canonical bytes of a configuration (its JSON, keys in order), as
 /// runs record and hash it; `None` for an empty one.
-pub(crate) fn config_bytes(config: &BTreeMap<String, String>) -> Option<Vec<u8>> {
+pub fn config_bytes(config: &BTreeMap<String, String>) -> Option<Vec<u8>> {
     if config.is_empty() {
         return None;
     }

@@ -8,12 +8,12 @@
 //! pipeline ([`Recorded`] is just another [`Environment`]) and compares
 //! everything but wall-clock durations.
 
-use crate::imports::Answers;
-use crate::limits::Limits;
-use crate::model::Action;
 use crate::pipeline::{self, CallSite, Decision, Environment, RunReport};
-use crate::sandbox::{Guest, Metering, Sandbox};
 use crate::stamp::StampError;
+use gatehouse_sandbox::Action;
+use gatehouse_sandbox::Answers;
+use gatehouse_sandbox::Limits;
+use gatehouse_sandbox::{Guest, Metering, Sandbox};
 use serde::{Deserialize, Serialize};
 
 /// The schema version of [`RunRecord`].
@@ -82,7 +82,7 @@ impl Environment for Recorded<'_> {
     /// Governance is host state (counters, kill switch, approvals) as it was
     /// then: replay serves the recorded outcome of the govern stage, as long
     /// as the packs decided as recorded (else the difference shows).
-    fn govern(&self, _ctx: &crate::model::RunContext, decision: &mut Decision) {
+    fn govern(&self, _ctx: &gatehouse_sandbox::RunContext, decision: &mut Decision) {
         if let Some(recorded) = self.decision(&decision.action.id)
             && let Some(report) = &recorded.governance
             && report.before == decision.outcome
@@ -394,7 +394,7 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
 /// actions it never judged before.
 struct Rejudge<'a> {
     recorded: Recorded<'a>,
-    world: crate::imports::World,
+    world: gatehouse_sandbox::World,
 }
 
 impl Environment for Rejudge<'_> {
@@ -471,8 +471,8 @@ impl Backtest {
         let ctx = &original.context;
         let env = Rejudge {
             recorded: Recorded::new(original),
-            world: crate::imports::World::new(
-                std::sync::Arc::new(crate::evidence::Dataset::empty()),
+            world: gatehouse_sandbox::World::new(
+                std::sync::Arc::new(gatehouse_sandbox::Dataset::empty()),
                 &ctx.partition,
                 ctx.now,
                 &ctx.run_id,

@@ -106,7 +106,7 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
             let sdk = match sdk {
                 Some(s) => s,
                 None => std::fs::canonicalize(
-                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk"),
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-sdk"),
                 )
                 .context("cannot find the guest SDK; pass --sdk")?,
             };
