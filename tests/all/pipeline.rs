@@ -251,3 +251,121 @@ fn a_reused_instance_gives_the_same_verdicts_as_fresh_ones() {
         assert_eq!(session.validate(&d.action, &context()).result, Ok(fresh));
     }
 }
+
+/// Every field a replay compares is named when it alone differs.
+#[test]
+fn a_replay_names_each_field_that_differs() {
+    use gatehouse::replay::first_difference;
+    let sandbox = sandbox();
+    let skill = load(&sandbox, &guests().skill, Kind::Skill);
+    let brand = gatehouse::load_pack(&sandbox, &guests().brand_manifest).unwrap();
+    let report = pipeline::run(
+        &sandbox,
+        &skill,
+        &[brand],
+        &context(),
+        &sample_env(),
+        &Limits::default(),
+    );
+    assert_eq!(first_difference(&report, &report.clone()), None);
+    let changed = |f: &dyn Fn(&mut pipeline::RunReport)| {
+        let mut other = report.clone();
+        f(&mut other);
+        first_difference(&report, &other).unwrap_or_default()
+    };
+    let modified = report
+        .decisions
+        .iter()
+        .position(|d| d.final_action.is_some())
+        .expect("the sample has a modification");
+    type Change = Box<dyn Fn(&mut pipeline::RunReport)>;
+    let cases: Vec<(&str, Change)> = vec![
+        ("context", Box::new(|r| r.context.now += 1)),
+        ("time zone data", Box::new(|r| r.tzdb = "1999a".into())),
+        ("packs", Box::new(|r| r.packs[0].hash = "0".repeat(64))),
+        (
+            "skill",
+            Box::new(|r| r.act.as_mut().unwrap().skill.name = "other".into()),
+        ),
+        (
+            "act result",
+            Box::new(|r| {
+                r.act.as_mut().unwrap().skill_error =
+                    Some(gatehouse::SkillError::Failed("none".into()))
+            }),
+        ),
+        (
+            "fuel used",
+            Box::new(|r| r.act.as_mut().unwrap().metering.fuel_used += 1),
+        ),
+        (
+            "proposed action 0",
+            Box::new(|r| r.act.as_mut().unwrap().proposed[0].rationale.push('!')),
+        ),
+        (
+            "proposed actions",
+            Box::new(|r| {
+                let a = r.act.as_mut().unwrap();
+                let extra = a.proposed[0].clone();
+                a.proposed.push(extra);
+            }),
+        ),
+        (
+            "decisions",
+            Box::new(|r| {
+                r.decisions.pop();
+            }),
+        ),
+        (
+            "outcome",
+            Box::new(|r| r.decisions[0].outcome = Outcome::Escalate),
+        ),
+        ("findings", Box::new(|r| r.decisions[0].findings.clear())),
+        (
+            "governance",
+            Box::new(|r| {
+                r.decisions[0].governance = Some(gatehouse::govern::GovernanceReport {
+                    before: Outcome::Allow,
+                    findings: Vec::new(),
+                    reservation: None,
+                    approval: None,
+                    exposed: None,
+                })
+            }),
+        ),
+        (
+            "final action",
+            Box::new(move |r| r.decisions[modified].final_action = None),
+        ),
+        (
+            "fail closed",
+            Box::new(|r| r.decisions[0].fail_closed = !r.decisions[0].fail_closed),
+        ),
+        ("pack calls", Box::new(|r| r.decisions[0].packs.clear())),
+        (
+            "verdict",
+            Box::new(|r| r.decisions[0].packs[0].verdict = None),
+        ),
+        (
+            "error",
+            Box::new(|r| {
+                r.decisions[0].packs[0].error = Some(gatehouse::GuestError::Trap {
+                    message: "x".into(),
+                })
+            }),
+        ),
+        (
+            "peak memory",
+            Box::new(|r| r.decisions[0].packs[0].metering.peak_memory_bytes += 1),
+        ),
+    ];
+    for (field, change) in &cases {
+        let d = changed(change.as_ref());
+        assert!(d.contains(field), "changing {field}: {d:?}");
+    }
+    // Wall-clock time alone is not a divergence.
+    assert_eq!(
+        changed(&|r| r.decisions[0].packs[0].metering.duration_us += 1000),
+        ""
+    );
+}

@@ -9,10 +9,10 @@
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use gatehouse_store::{AuditLog, Change, NewEntry, Role, Store};
+use gatehouse::{Credentials, Gatehouse};
+use gatehouse_store::Role;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Principal and token subcommands (role `admin`).
 #[derive(Subcommand)]
@@ -60,61 +60,30 @@ fn token() -> Result<Option<String>> {
     }
 }
 
-/// The caller's name, once it holds `role` (needed `to` do something).
-pub fn authorize(store: &Store, role: Role, to: &str) -> Result<String> {
-    let principal = match token()? {
-        Some(t) => store.authenticate(&t)?,
-        None => store
-            .local_admin()
-            .context("no token: set GATEHOUSE_TOKEN or GATEHOUSE_TOKEN_FILE")?,
+/// The facade over `data_dir` for the caller the environment names.
+pub fn open(data_dir: &Path) -> Result<Gatehouse> {
+    let credentials = match token()? {
+        Some(t) => Credentials::Token(t),
+        None => Credentials::None,
     };
-    // Reading what operators act on (the registry, channel history, the
-    // approvals queue) is the auditor's, and operators may read it too.
-    if role == Role::Auditor && principal.has(Role::Operator) {
-        return Ok(principal.name().to_string());
-    }
-    principal.require(role, to)?;
-    Ok(principal.name().to_string())
-}
-
-fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
-    AuditLog::open(store.clone())?.append(&[NewEntry {
-        at_ms: super::now_ms()?,
-        kind: kind.to_string(),
-        run_id: None,
-        body,
-    }])?;
-    Ok(())
+    Ok(Gatehouse::open(data_dir, &credentials)?)
 }
 
 /// Run a principal command.
 pub fn execute(data_dir: &Path, command: PrincipalCommand) -> Result<ExitCode> {
-    let store = Arc::new(Store::open(data_dir)?);
-    let now = super::now_ms()?;
+    let gh = open(data_dir)?;
     match command {
         PrincipalCommand::Add { name, roles } => {
-            let who = authorize(&store, Role::Admin, "add principals")?;
             let roles = roles
                 .iter()
                 .map(|r| r.parse::<Role>().map_err(|e| anyhow::anyhow!("{e}")))
                 .collect::<Result<Vec<_>>>()?;
-            let change =
-                store.add_principal(&name, &roles, &Change::new(&who, "add principal", now))?;
-            audit(&store, "principal", serde_json::to_value(&change)?)?;
+            gh.add_principal(&name, &roles)?;
             println!("added principal `{name}`");
         }
-        PrincipalCommand::Ls => {
-            authorize(&store, Role::Auditor, "list principals")?;
-            super::print_json(&store.principals()?)?;
-        }
+        PrincipalCommand::Ls => crate::print::print_json(&gh.principals()?)?,
         PrincipalCommand::Token { name, out } => {
-            let who = authorize(&store, Role::Admin, "issue tokens")?;
-            let issued = store.issue_token(&name, &Change::new(&who, "issue token", now))?;
-            audit(
-                &store,
-                "token-issued",
-                serde_json::to_value(&issued.record)?,
-            )?;
+            let issued = gh.issue_token(&name)?;
             match out {
                 Some(path) => {
                     write_private(&path, issued.token.as_bytes())
@@ -125,9 +94,7 @@ pub fn execute(data_dir: &Path, command: PrincipalCommand) -> Result<ExitCode> {
             }
         }
         PrincipalCommand::Revoke { id, reason } => {
-            let who = authorize(&store, Role::Admin, "revoke tokens")?;
-            let record = store.revoke_token(&id, &Change::new(&who, &reason, now))?;
-            audit(&store, "token-revoked", serde_json::to_value(&record)?)?;
+            gh.revoke_token(&id, &reason)?;
             println!("revoked token {id}");
         }
     }

@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use gatehouse_store::{ApprovalId, AuditLog, Change, NewEntry, Role, Store};
+use gatehouse::ops::Released;
+use gatehouse_store::ApprovalId;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Approval subcommands.
 #[derive(Subcommand)]
@@ -39,61 +39,28 @@ pub enum ApprovalsCommand {
     },
 }
 
-fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
-    AuditLog::open(store.clone())?.append(&[NewEntry {
-        at_ms: super::now_ms()?,
-        kind: kind.to_string(),
-        run_id: None,
-        body,
-    }])?;
-    Ok(())
-}
-
 /// `gatehouse kill` / `revive`.
 pub fn kill(data_dir: &Path, agent: &str, reason: &str, revive: bool) -> Result<ExitCode> {
-    let store = Arc::new(Store::open(data_dir)?);
-    let who = super::auth::authorize(
-        &store,
-        Role::Operator,
-        if revive {
-            "revive agents"
-        } else {
-            "kill agents"
-        },
-    )?;
-    let change = Change::new(&who, reason, super::now_ms()?);
+    let gh = super::auth::open(data_dir)?;
     let record = if revive {
-        store.revive(agent, &change)?
+        gh.revive(agent, reason)?
     } else {
-        store.kill(agent, &change)?
+        gh.kill(agent, reason)?
     };
-    audit(
-        &store,
-        if revive { "revive" } else { "kill" },
-        serde_json::to_value(&record)?,
-    )?;
     println!(
-        "{} `{agent}` by {who}: {reason}",
-        if revive { "revived" } else { "killed" }
+        "{} `{agent}` by {}: {reason}",
+        if revive { "revived" } else { "killed" },
+        record.actor
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// `gatehouse approvals …`.
 pub fn approvals(data_dir: &Path, command: ApprovalsCommand) -> Result<ExitCode> {
-    let store = Arc::new(Store::open(data_dir)?);
-    let (role, what) = match &command {
-        ApprovalsCommand::List { .. } => (Role::Auditor, "list approvals"),
-        ApprovalsCommand::Approve { .. } | ApprovalsCommand::Reject { .. } => {
-            (Role::Approver, "decide approvals")
-        }
-        ApprovalsCommand::Release { .. } => (Role::Operator, "release approved actions"),
-    };
-    let who = super::auth::authorize(&store, role, what)?;
-    let now = super::now_ms()?;
+    let gh = super::auth::open(data_dir)?;
     match command {
         ApprovalsCommand::List { all } => {
-            let list = store.approvals(!all, now)?;
+            let list = gh.approvals(!all)?;
             for a in &list {
                 println!(
                     "#{} {:?} {} risk, needs {}, requested by {} (expires at {} ms): {}",
@@ -111,42 +78,20 @@ pub fn approvals(data_dir: &Path, command: ApprovalsCommand) -> Result<ExitCode>
             }
         }
         ApprovalsCommand::Approve { id, reason } => {
-            let a = store.approve(ApprovalId(id), &Change::new(&who, &reason, now))?;
-            audit(&store, "approval-vote", serde_json::to_value(&a)?)?;
+            let a = gh.approve(ApprovalId(id), &reason)?;
             println!("#{id}: {:?}", a.status);
         }
         ApprovalsCommand::Reject { id, reason } => {
-            let a = store.reject(ApprovalId(id), &Change::new(&who, &reason, now))?;
-            audit(&store, "approval-vote", serde_json::to_value(&a)?)?;
+            let a = gh.reject(ApprovalId(id), &reason)?;
             println!("#{id}: {:?}", a.status);
         }
-        ApprovalsCommand::Release { id } => {
-            let a = store.release_approval(ApprovalId(id), &who, now)?;
-            audit(&store, "approval-release", serde_json::to_value(&a)?)?;
-            match a.subject.get("promotion") {
-                // An approved promotion happens now, exactly once.
-                Some(p) => {
-                    let text = |k: &str| p[k].as_str().unwrap_or("").to_string();
-                    let reference = text("reference");
-                    let (name, version) = reference.split_once('@').unwrap_or((&reference, ""));
-                    let scope = gatehouse_store::Scope::new(&text("agent"), &text("partition"))?;
-                    let reason = format!("{} (approval #{id})", text("reason"));
-                    let moved = store.promote(
-                        name,
-                        version,
-                        &text("channel"),
-                        &scope,
-                        &Change::new(&who, &reason, now),
-                    )?;
-                    audit(&store, "channel-move", serde_json::to_value(&moved)?)?;
-                    println!(
-                        "promoted {reference} to `{}` (approval #{id})",
-                        text("channel")
-                    );
-                }
-                None => super::print_json(&a.subject)?,
-            }
-        }
+        ApprovalsCommand::Release { id } => match gh.release(ApprovalId(id))? {
+            Released::Promotion(_, moved) => println!(
+                "promoted {}@{} to `{}` (approval #{id})",
+                moved.name, moved.to.version, moved.channel
+            ),
+            Released::Action(a) => crate::print::print_json(&a.subject)?,
+        },
     }
     Ok(ExitCode::SUCCESS)
 }

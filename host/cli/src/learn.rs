@@ -1,17 +1,20 @@
 //! The learning loop's commands: propose, pilot, gate check, scorecard.
 
-use super::{Common, auth, now_ms, open_log, print_json, read_context, read_dataset, registry};
+use crate::args::Common;
+use crate::print::print_json;
+use crate::{auth, read_context, read_dataset};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use gatehouse::Kind;
-use gatehouse::learn::pilot::{self, Arm, Next, PilotSpec, Pinned, Status};
-use gatehouse::learn::proposal::{self, Predicted, Proposal, ProposalEvent, Target};
-use gatehouse::learn::{Runner, scorecard};
-use gatehouse_gates::GateSpec;
-use gatehouse_store::{Risk, Role, Scope, Store};
+use gatehouse::Clock;
+use gatehouse::learn::pilot::{self, Next, Status};
+use gatehouse::learn::proposal::{Predicted, ProposalEvent, Target};
+use gatehouse::learn::scorecard;
+use gatehouse::ops::{
+    Approvable, PilotBatch, PilotStart, ScorecardQuery, approvals_needed, read_gate,
+};
+use gatehouse_store::{Risk, Scope};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Exit code of `gate check` when the gates fail.
 const EXIT_GATE_FAIL: u8 = 3;
@@ -183,32 +186,25 @@ fn scope(agent: Option<&str>, partition: Option<&str>) -> Result<Scope> {
 
 /// `gatehouse propose`.
 pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
-    let store = Store::open(data_dir)?;
-    let who = auth::authorize(&store, Role::Author, "propose changes")?;
+    let gh = auth::open(data_dir)?;
     let scope = scope(args.agent.as_deref(), args.partition.as_deref())?;
-    let log = open_log(data_dir)?;
-    let (p, approval) = proposal::propose(
-        &log,
-        Proposal {
-            id: String::new(),
-            target: match args.target {
-                TargetArg::Skill => Target::Skill,
-                TargetArg::Pack => Target::Pack,
-                TargetArg::Prompt => Target::Prompt,
-                TargetArg::Config => Target::Config,
-            },
-            from: Pinned::resolve(&store, &args.from, &scope)?,
-            to: Pinned::resolve(&store, &args.to, &scope)?,
-            predicted: Predicted {
-                metric: args.metric,
-                lift: args.lift,
-            },
-            risk: args.risk,
-            rationale: args.rationale,
-            evidence: args.evidence,
-            proposed_by: who,
+    let (p, approval) = gh.propose(
+        match args.target {
+            TargetArg::Skill => Target::Skill,
+            TargetArg::Pack => Target::Pack,
+            TargetArg::Prompt => Target::Prompt,
+            TargetArg::Config => Target::Config,
         },
-        now_ms()?,
+        &args.from,
+        &args.to,
+        &scope,
+        Predicted {
+            metric: args.metric,
+            lift: args.lift,
+        },
+        args.risk,
+        args.rationale,
+        args.evidence,
     )?;
     if args.json {
         print_json(&serde_json::json!({"proposal": p, "approval": approval}))?;
@@ -221,7 +217,7 @@ pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
             ),
             Some(a) => println!(
                 "waiting for {} approver(s): `gatehouse approvals approve {a} --reason ...`",
-                proposal::approvals_needed(p.risk)
+                approvals_needed(Approvable::Proposal, p.risk)
             ),
         }
     }
@@ -230,8 +226,8 @@ pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
 
 /// `gatehouse proposals`.
 pub fn proposals(data_dir: &Path, json: bool) -> Result<ExitCode> {
-    let log = open_log(data_dir)?;
-    let all = proposal::proposals(&log.entries(0, None)?)?;
+    let gh = auth::open(data_dir)?;
+    let all = gh.proposals()?;
     if json {
         let rows: Vec<_> = all
             .iter()
@@ -244,10 +240,7 @@ pub fn proposals(data_dir: &Path, json: bool) -> Result<ExitCode> {
             Some(ProposalEvent::Released { pilot, .. }) => format!("piloted as `{pilot}`"),
             Some(ProposalEvent::Proposed {
                 approval: Some(a), ..
-            }) => match log
-                .store()
-                .approval(gatehouse_store::ApprovalId(*a), now_ms()?)
-            {
+            }) => match gh.approval(gatehouse_store::ApprovalId(*a)) {
                 Ok(approval) => format!("approval #{a}: {}", approval.status),
                 Err(e) => format!("approval #{a}: {e}"),
             },
@@ -269,18 +262,6 @@ pub fn proposals(data_dir: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_gate(path: &Path) -> Result<GateSpec> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read gate spec `{}`", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "gate spec `{}`: {}",
-            path.display(),
-            e.message().lines().next().unwrap_or("invalid TOML")
-        )
-    })
-}
-
 /// `gatehouse pilot ...`
 pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
     match command {
@@ -299,72 +280,23 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             channel,
             at,
         } => {
-            let store = Store::open(data_dir)?;
-            let who = auth::authorize(&store, Role::Operator, "start pilots")?;
-            let gate = read_gate(&gate)?;
-            let scope = Scope::new(&agent, &partition)?;
-            let log = open_log(data_dir)?;
-            let at = match at {
-                Some(at) => at,
-                None => now_ms()?,
-            };
-            let entries = log.entries(0, None)?;
-            let (p, _) = proposal::proposals(&entries)?
-                .into_iter()
-                .find(|(p, _)| p.id == proposal_id)
-                .with_context(|| format!("no proposal `{proposal_id}`"))?;
-            let (control, candidate) = match p.target {
-                Target::Config => {
-                    let skill = skill.context("a config proposal needs --skill")?;
-                    let skill = Pinned::resolve(&store, &skill, &scope)?;
-                    (
-                        Arm {
-                            skill: skill.clone(),
-                            config: Some(p.from.clone()),
-                        },
-                        Arm {
-                            skill,
-                            config: Some(p.to.clone()),
-                        },
-                    )
-                }
-                Target::Skill => {
-                    let config = config
-                        .map(|c| Pinned::resolve(&store, &c, &scope))
-                        .transpose()?;
-                    (
-                        Arm {
-                            skill: p.from.clone(),
-                            config: config.clone(),
-                        },
-                        Arm {
-                            skill: p.to.clone(),
-                            config,
-                        },
-                    )
-                }
-                other => bail!(
-                    "pilots compare skills and skill configurations; a {other:?} change is evaluated with `gatehouse replay --all --with-pack`"
-                ),
-            };
-            let spec = PilotSpec {
-                id: id.clone(),
-                agent,
-                partition,
-                channel,
-                proposal: Some(p.id.clone()),
-                control,
-                candidate,
+            let mut gh = auth::open(data_dir)?;
+            if let Some(at) = at {
+                gh.set_clock(Clock::At(at));
+            }
+            let (p, started) = gh.start_pilot(PilotStart {
+                id: &id,
+                proposal: &proposal_id,
+                scope: (&agent, &partition),
+                skill: skill.as_deref(),
+                config: config.as_deref(),
+                gate: read_gate(&gate)?,
                 ramp,
                 min_units_per_step: min_units,
-                min_step_ms: min_step_hours * 3_600_000,
-                max_duration_ms: max_days.map(|d| d * 86_400_000),
-                gate,
-            };
-            // Check the spec before consuming the approval.
-            gatehouse::learn::pilot::check_gate(&spec.gate)?;
-            proposal::release(&log, &p.id, &id, &who, at)?;
-            let started = pilot::start(&log, spec, &who, at)?;
+                min_step_hours,
+                max_days,
+                channel,
+            })?;
             println!(
                 "pilot `{id}` started: candidate at {}% of new contacts ({} -> {})",
                 started.percent(),
@@ -382,53 +314,23 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             governance,
             common,
         } => {
-            let store = Arc::new(Store::open(data_dir)?);
-            let who = auth::authorize(&store, Role::Operator, "run agents")?;
-            let log = open_log(data_dir)?;
-            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
+            let gh = auth::open(data_dir)?;
             let ctx = read_context(&context)?;
-            if ctx.agent != p.spec.agent || ctx.partition != p.spec.partition {
-                bail!(
-                    "pilot `{id}` is for agent `{}` in `{}`; the context says `{}` in `{}`",
-                    p.spec.agent,
-                    p.spec.partition,
-                    ctx.agent,
-                    ctx.partition
-                );
-            }
             let sandbox = common.sandbox()?;
-            let sources =
-                registry::Sources::new(data_dir, None, Scope::new(&ctx.agent, &ctx.partition)?)?;
-            let packs = packs
-                .iter()
-                .map(|s| sources.component(&sandbox, s, Kind::Policy))
-                .collect::<Result<Vec<_>>>()?;
-            let governance = governance
-                .map(|g| -> Result<_> {
-                    let bytes = sources.bytes(&g)?;
-                    let text = String::from_utf8(bytes.clone())
-                        .with_context(|| format!("governance `{g}` is not UTF-8"))?;
-                    let config = gatehouse::govern::GovernanceConfig::parse(&text)
-                        .map_err(|e| anyhow::anyhow!("governance `{g}`: {e}"))?;
-                    Ok((config, bytes))
-                })
-                .transpose()?;
             let limits = common.limits();
-            let arms = [
-                p.spec.control.load(&sandbox, &store)?,
-                p.spec.candidate.load(&sandbox, &store)?,
-            ];
-            let runner = Runner {
-                sandbox: &sandbox,
-                packs: &packs,
-                governance: governance.as_ref().map(|(c, b)| (c, b.as_slice())),
-                limits: &limits,
-                actor: &who,
-                senders: &super::read_senders(senders.as_deref())?,
-            };
             let dataset = read_dataset(&data)?;
-            let batch =
-                runner.pilot_batch(&log, &p, [&arms[0], &arms[1]], &ctx, &dataset, now_ms()?)?;
+            let (p, batch) = gh.run_pilot(
+                &sandbox,
+                &id,
+                &PilotBatch {
+                    context: &ctx,
+                    packs: &packs,
+                    dataset: &dataset,
+                    senders: super::read_senders(senders.as_deref())?,
+                    governance: governance.as_deref(),
+                    limits: &limits,
+                },
+            )?;
             if common.json {
                 let runs: Vec<_> = batch
                     .runs
@@ -463,8 +365,7 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PilotCommand::Ls { json } => {
-            let log = open_log(data_dir)?;
-            let all = pilot::pilots(&log.entries(0, None)?)?;
+            let all = auth::open(data_dir)?.pilots()?;
             if json {
                 return print_json(&all).map(|()| ExitCode::SUCCESS);
             }
@@ -484,8 +385,7 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PilotCommand::Show { id, json } => {
-            let log = open_log(data_dir)?;
-            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
+            let p = auth::open(data_dir)?.pilot(&id)?;
             if json {
                 return print_json(&p).map(|()| ExitCode::SUCCESS);
             }
@@ -512,11 +412,7 @@ pub fn pilot(data_dir: &Path, command: PilotCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PilotCommand::Rollback { id, reason } => {
-            let store = Store::open(data_dir)?;
-            let who = auth::authorize(&store, Role::Operator, "roll back pilots")?;
-            let log = open_log(data_dir)?;
-            let p = pilot::pilot(&log.entries(0, None)?, &id)?;
-            pilot::roll_back(&log, &p, &reason, &who, now_ms()?)?;
+            auth::open(data_dir)?.roll_back_pilot(&id, &reason)?;
             println!("pilot `{id}` rolled back: every contact gets the control from now on");
             Ok(ExitCode::SUCCESS)
         }
@@ -531,29 +427,7 @@ pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
         at,
         json,
     } = command;
-    let store = Store::open(data_dir)?;
-    let who = auth::authorize(
-        &store,
-        if apply { Role::Operator } else { Role::Auditor },
-        if apply {
-            "apply gate decisions"
-        } else {
-            "read gate checks"
-        },
-    )?;
-    let log = open_log(data_dir)?;
-    let entries = log.entries(0, None)?;
-    let p = pilot::pilot(&entries, &id)?;
-    let at = match at {
-        Some(at) => at,
-        None => now_ms()?,
-    };
-    let check = p.check(&entries, at)?;
-    let applied = if apply {
-        pilot::apply(&log, &p, &check, &who)?
-    } else {
-        None
-    };
+    let (p, check, applied) = auth::open(data_dir)?.check_gates(&id, at, apply)?;
     if json {
         print_json(
             &serde_json::json!({"status": p.status, "check": check, "applied": applied.is_some()}),
@@ -665,40 +539,18 @@ pub struct ScorecardArgs {
     pub by: CohortArg,
 }
 
-const WEEK_MS: i64 = 7 * 86_400_000;
-
 /// `gatehouse scorecard`.
 pub fn scorecard_command(data_dir: &Path, args: &ScorecardArgs) -> Result<ExitCode> {
-    let store = Store::open(data_dir)?;
-    auth::authorize(&store, Role::Auditor, "read the scorecard")?;
-    let log = open_log(data_dir)?;
-    let entries = log.entries(0, None)?;
-    // Default: the week ending with the newest run (the runs' own clock).
-    let newest = gatehouse::learn::metrics::steps(&entries, i64::MIN, i64::MAX)?
-        .iter()
-        .map(|s| s.at_ms)
-        .max()
-        .unwrap_or(0);
-    let (from_ms, to_ms) = match (args.all, args.since, args.until) {
-        (true, ..) => (i64::MIN, i64::MAX),
-        (false, None, None) => (newest - WEEK_MS + 1, newest + 1),
-        (false, since, until) => (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)),
-    };
-    let card = scorecard::build(
-        &entries,
-        Some(&store),
-        &scorecard::Options {
-            title: "gatehouse weekly scorecard".into(),
-            generated_at: format!("{} ms", now_ms()?),
-            from_ms,
-            to_ms,
-            by: match args.by {
-                CohortArg::Segment => scorecard::Cohort::Segment,
-                CohortArg::Region => scorecard::Cohort::Region,
-                CohortArg::Channel => scorecard::Cohort::Channel,
-            },
+    let card = auth::open(data_dir)?.scorecard(&ScorecardQuery {
+        since: args.since,
+        until: args.until,
+        all: args.all,
+        by: match args.by {
+            CohortArg::Segment => scorecard::Cohort::Segment,
+            CohortArg::Region => scorecard::Cohort::Region,
+            CohortArg::Channel => scorecard::Cohort::Channel,
         },
-    )?;
+    })?;
     if let Some(path) = &args.html {
         std::fs::write(path, gatehouse_gates::scorecard::render_html(&card))
             .with_context(|| format!("cannot write `{}`", path.display()))?;

@@ -128,7 +128,7 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
         } => {
             let (_, manifest) = build(&dir)?;
             let sandbox = Sandbox::new(EngineOptions {
-                cache_dir: super::default_cache_dir(),
+                cache_dir: crate::args::default_cache_dir(),
                 ..Default::default()
             })?;
             let pack = gatehouse::load_pack(&sandbox, &manifest)?;
@@ -137,7 +137,7 @@ pub fn execute(data_dir: &Path, command: PackCommand) -> Result<ExitCode> {
                 gatehouse::packtest::run_cases(&sandbox, &pack, &cases, &Limits::default());
             let coverage = report.coverage_percent();
             if json {
-                super::print_json(&report)?;
+                crate::print::print_json(&report)?;
             } else {
                 for c in &report.cases {
                     match &c.problem {

@@ -1,16 +1,11 @@
-//! Registry commands: publish, sign, promote, roll back, lock; and how
-//! `--skill`/`--pack` find a component (file, lock entry or reference).
+//! Registry commands: publish, sign, promote, roll back, lock, keys, trust.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use gatehouse::{Guest, Kind, Sandbox};
-use gatehouse_store::{
-    ArtifactKind, AuditLog, Change, KeyId, KeyPair, Lock, NewEntry, PublicKey, Publish, Role,
-    RollbackTo, Scope, Store,
-};
+use gatehouse::ops::{Promotion, PublishRequest};
+use gatehouse_store::{KeyPair, PublicKey, Risk, RollbackTo, Scope};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Registry subcommands.
 #[derive(Subcommand)]
@@ -209,43 +204,9 @@ impl ScopeArgs {
     }
 }
 
-fn split_version(reference: &str) -> Result<(&str, &str)> {
-    reference
-        .split_once('@')
-        .with_context(|| format!("`{reference}`: expected name@version"))
-}
-
-fn audit(store: &Arc<Store>, kind: &str, body: serde_json::Value) -> Result<()> {
-    let log = AuditLog::open(store.clone())?;
-    log.append(&[NewEntry {
-        at_ms: super::now_ms()?,
-        kind: kind.to_string(),
-        run_id: None,
-        body,
-    }])?;
-    Ok(())
-}
-
 /// Run a registry command.
 pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
-    let store = Arc::new(Store::open(data_dir)?);
-    let (role, what) = match &command {
-        RegistryCommand::Publish { .. } => (Role::Author, "publish"),
-        RegistryCommand::Sign { .. } => (Role::Author, "sign"),
-        RegistryCommand::Ls { .. }
-        | RegistryCommand::Show { .. }
-        | RegistryCommand::Verify { .. }
-        | RegistryCommand::History { .. } => (Role::Auditor, "read the registry"),
-        RegistryCommand::Gc { delete: false, .. } => (Role::Auditor, "list unreferenced blobs"),
-        RegistryCommand::Gc { delete: true, .. }
-        | RegistryCommand::Key { .. }
-        | RegistryCommand::Trust { .. } => (Role::Admin, "manage keys, trust and storage"),
-        RegistryCommand::Promote { .. }
-        | RegistryCommand::Rollback { .. }
-        | RegistryCommand::Lock { .. } => (Role::Operator, "move channels and lock"),
-    };
-    let who = super::auth::authorize(&store, role, what)?;
-    let now = super::now_ms()?;
+    let gh = super::auth::open(data_dir)?;
     match command {
         RegistryCommand::Publish {
             file,
@@ -255,70 +216,31 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
         } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
-            let described = if bytes.starts_with(b"\0asm") {
-                let sandbox = Sandbox::new(gatehouse::EngineOptions::default())?;
-                Some(sandbox.load(&bytes, &file.display().to_string(), None)?)
-            } else {
-                None
-            };
-            let kind = match (kind.as_deref(), &described) {
-                (Some(k), _) => k
-                    .parse::<ArtifactKind>()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-                (None, Some(g)) if g.kind == Kind::Skill => ArtifactKind::Skill,
-                (None, Some(_)) => ArtifactKind::PolicyPack,
-                (None, None) => bail!(
-                    "`{}` is not a component: say --kind config or --kind prompt",
-                    file.display()
-                ),
-            };
-            let own = described
-                .as_ref()
-                .map(|g| (g.own_name().to_string(), own_version(g)));
-            let name = name
-                .or_else(|| own.as_ref().map(|o| o.0.clone()))
-                .context("--name is required for a file that is not a component")?;
-            let version = version
-                .or_else(|| own.as_ref().map(|o| o.1.clone()))
-                .context("--version is required for a file that is not a component")?;
-            let published = store.publish(&Publish {
-                kind,
-                name: &name,
-                version: &version,
+            let published = gh.publish(&PublishRequest {
                 bytes: &bytes,
-                publisher: &who,
-                at_ms: now,
+                label: &file.display().to_string(),
+                kind: kind.as_deref(),
+                name: name.as_deref(),
+                version: version.as_deref(),
             })?;
             let a = &published.artifact;
-            if published.created {
-                audit(&store, "publish", serde_json::to_value(a)?)?;
-                println!(
-                    "published {}@{} ({}) {}",
-                    a.id.name,
-                    a.id.version,
-                    a.id.kind.as_str(),
-                    a.id.hash
-                );
-            } else {
-                println!(
-                    "already published: {}@{} ({}) {}",
-                    a.id.name,
-                    a.id.version,
-                    a.id.kind.as_str(),
-                    a.id.hash
-                );
-            }
+            println!(
+                "{}{}@{} ({}) {}",
+                if published.created {
+                    "published "
+                } else {
+                    "already published: "
+                },
+                a.id.name,
+                a.id.version,
+                a.id.kind.as_str(),
+                a.id.hash
+            );
         }
         RegistryCommand::Ls { kind, name, json } => {
-            let kind = kind
-                .map(|k| {
-                    k.parse::<ArtifactKind>()
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                })
-                .transpose()?;
-            let list = store.list(kind, name.as_deref())?;
+            let list = gh.artifacts(kind.as_deref(), name.as_deref())?;
             if json {
-                super::print_json(&list)?;
+                crate::print::print_json(&list)?;
             } else {
                 for a in &list {
                     println!(
@@ -333,15 +255,11 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
             }
         }
         RegistryCommand::Show { reference, json } => {
-            let (name, version) = split_version(&reference)?;
-            let a = store.show(name, version)?;
-            let pointers: Vec<_> = store
-                .pointers(Some(name))?
-                .into_iter()
-                .filter(|p| p.to.hash == a.id.hash)
-                .collect();
+            let (a, pointers) = gh.artifact(&reference)?;
             if json {
-                super::print_json(&serde_json::json!({"artifact": a, "channels": pointers}))?;
+                crate::print::print_json(
+                    &serde_json::json!({"artifact": a, "channels": pointers}),
+                )?;
             } else {
                 println!("{}@{} ({})", a.id.name, a.id.version, a.id.kind.as_str());
                 println!("blake3:     {}", a.id.hash);
@@ -357,12 +275,10 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
                 }
             }
         }
-        RegistryCommand::Gc { dry_run: _, delete } => {
-            let report = store.gc(!delete)?;
-            super::print_json(&report)?;
-        }
+        RegistryCommand::Gc { dry_run: _, delete } => crate::print::print_json(&gh.gc(delete)?)?,
         RegistryCommand::Key { command } => match command {
             KeyCommand::Gen { team, owner, out } => {
+                // Key generation touches no store: the secret stays with its owner.
                 let pair = KeyPair::generate(&team, &owner)?;
                 let secret = out.with_extension("key");
                 let public = out.with_extension("pub");
@@ -377,15 +293,7 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
             }
             KeyCommand::Add { public, replaces } => {
                 let key = PublicKey::load(&public)?;
-                let record = match replaces {
-                    Some(old) => store.rotate_key(
-                        &old.parse::<KeyId>().map_err(|e| anyhow::anyhow!("{e}"))?,
-                        &key,
-                        now,
-                    )?,
-                    None => store.register_key(&key, now)?,
-                };
-                audit(&store, "key-added", serde_json::to_value(&record)?)?;
+                gh.add_key(&key, replaces.as_deref())?;
                 println!(
                     "registered key {} (team {}, owner {})",
                     key.key_id().as_str(),
@@ -394,49 +302,34 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
                 );
             }
             KeyCommand::Revoke { key_id, reason } => {
-                let id: KeyId = key_id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-                let record = store.revoke_key(&id, &Change::new(&who, &reason, now))?;
-                audit(&store, "key-revoked", serde_json::to_value(&record)?)?;
+                gh.revoke_key(&key_id, &reason)?;
                 println!("revoked key {key_id}");
             }
-            KeyCommand::Ls => super::print_json(&store.keys()?)?,
+            KeyCommand::Ls => crate::print::print_json(&gh.keys()?)?,
         },
         RegistryCommand::Sign { reference, key } => {
-            let (name, version) = split_version(&reference)?;
             let pair = KeyPair::load_secret(&key)?;
-            let artifact = store.show(name, version)?;
-            let signature = pair.sign(&artifact.id);
-            let signed = store.add_signature(name, version, &signature, now)?;
-            audit(
-                &store,
-                "signature",
-                serde_json::json!({"artifact": signed.id, "key-id": pair.key_id().as_str()}),
-            )?;
+            gh.sign(&reference, &pair)?;
             println!(
-                "signed {}@{} with key {} (team {})",
-                name,
-                version,
+                "signed {reference} with key {} (team {})",
                 pair.key_id().as_str(),
                 pair.public().team()
             );
         }
         RegistryCommand::Verify { reference, channel } => {
-            let (name, version) = split_version(&reference)?;
-            let report = store.verify(name, version, &channel)?;
+            let report = gh.verify_artifact(&reference, &channel)?;
             println!("{reference} meets the `{channel}` trust policy");
-            super::print_json(&report)?;
+            crate::print::print_json(&report)?;
         }
         RegistryCommand::Trust { command } => match command {
             TrustCommand::Set { file, reason } => {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read `{}`", file.display()))?;
-                let record = store.set_trust_policy(&text, &Change::new(&who, &reason, now))?;
-                audit(&store, "trust-policy", serde_json::to_value(&record)?)?;
+                gh.set_trust_policy(&text, &reason)?;
                 println!("trust policy set ({})", file.display());
             }
-            TrustCommand::Show => match store.trust_policy()? {
-                Some((record, _)) => {
-                    let text = String::from_utf8_lossy(&store.get(&record.hash)?).into_owned();
+            TrustCommand::Show => match gh.trust_policy()? {
+                Some((record, text)) => {
                     println!(
                         "# trust policy #{} ({}) set by {} at {} ms: {}",
                         record.seq, record.hash, record.actor, record.at_ms, record.reason
@@ -453,47 +346,18 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
             reason,
             risk,
         } => {
-            let (name, version) = split_version(&reference)?;
-            let risk: gatehouse_store::Risk =
-                serde_json::from_value(serde_json::Value::String(risk.clone())).map_err(|_| {
+            let risk: Risk = serde_json::from_value(serde_json::Value::String(risk.clone()))
+                .map_err(|_| {
                     anyhow::anyhow!("`--risk {risk}`: use low, medium, high or critical")
                 })?;
-            if risk >= gatehouse_store::Risk::High {
-                // Check now what can be checked (trust, downgrade) by verifying; the move waits.
-                store.verify(name, version, &channel)?;
-                let subject = serde_json::json!({"promotion": {"reference": reference, "channel": channel,
-                    "agent": scope.agent, "partition": scope.partition, "reason": reason}});
-                let request = gatehouse_store::ApprovalRequest {
-                    subject: &subject,
-                    risk,
-                    requested_by: &who,
-                    expires_at_ms: now + 3 * 86_400_000,
-                    approvals_needed: if risk == gatehouse_store::Risk::Critical {
-                        2
-                    } else {
-                        1
-                    },
-                    at_ms: now,
-                };
-                let approval = store.request_approval(&request)?;
-                audit(&store, "approval-request", serde_json::to_value(&approval)?)?;
-                println!(
-                    "promotion of {reference} to `{channel}` waits for approval #{} ({} approver(s)); then `gatehouse approvals release {}`",
-                    approval.id.0, request.approvals_needed, approval.id.0
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
             let started = std::time::Instant::now();
-            let moved = store.promote(
-                name,
-                version,
-                &channel,
-                &scope.scope()?,
-                &Change::new(&who, &reason, now),
-            )?;
-            let took = started.elapsed();
-            audit(&store, "channel-move", serde_json::to_value(&moved)?)?;
-            print_move(&moved, took);
+            match gh.promote(&reference, &channel, &scope.scope()?, &reason, risk)? {
+                Promotion::Moved(moved) => print_move(&moved, started.elapsed()),
+                Promotion::Waiting(approval) => println!(
+                    "promotion of {reference} to `{channel}` waits for approval #{} ({} approver(s)); then `gatehouse approvals release {}`",
+                    approval.id.0, approval.approvals_needed, approval.id.0
+                ),
+            }
         }
         RegistryCommand::Rollback {
             name,
@@ -507,25 +371,17 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
                 None => RollbackTo::Previous,
             };
             let started = std::time::Instant::now();
-            let moved = store.rollback(
-                &channel,
-                &name,
-                &scope.scope()?,
-                &to,
-                &Change::new(&who, &reason, now),
-            )?;
-            let took = started.elapsed();
-            audit(&store, "channel-move", serde_json::to_value(&moved)?)?;
-            print_move(&moved, took);
+            let moved = gh.rollback(&name, &channel, &scope.scope()?, &to, &reason)?;
+            print_move(&moved, started.elapsed());
         }
         RegistryCommand::History {
             channel,
             name,
             json,
         } => {
-            let moves = store.history(&channel, name.as_deref())?;
+            let moves = gh.channel_history(&channel, name.as_deref())?;
             if json {
-                super::print_json(&moves)?;
+                crate::print::print_json(&moves)?;
             } else {
                 for m in &moves {
                     let from = m
@@ -556,9 +412,7 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
             output,
         } => {
             let refs: Vec<&str> = references.iter().map(String::as_str).collect();
-            let lock = store.lock(&refs, &scope.scope()?)?;
-            lock.write(&output)?;
-            let hash = store.register_lock(&lock, &output.display().to_string(), now)?;
+            let (lock, hash) = gh.write_lock(&refs, &scope.scope()?, &output)?;
             for e in lock.entries() {
                 println!("{}@{} {} {}", e.name, e.version, e.kind.as_str(), e.hash);
             }
@@ -566,13 +420,6 @@ pub fn execute(data_dir: &Path, command: RegistryCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn own_version(g: &Guest) -> String {
-    match &g.describe {
-        gatehouse::Describe::Policy(p) => p.version.clone(),
-        gatehouse::Describe::Skill(s) => s.version.clone(),
-    }
 }
 
 fn print_move(m: &gatehouse_store::ChannelMove, took: std::time::Duration) {
@@ -592,68 +439,4 @@ fn print_move(m: &gatehouse_store::ChannelMove, took: std::time::Duration) {
         m.to.hash,
         took.as_secs_f64() * 1000.0
     );
-}
-
-/// Where `--skill`/`--pack` look for components besides files.
-pub struct Sources {
-    store: Option<Arc<Store>>,
-    lock: Option<Lock>,
-    scope: Scope,
-}
-
-impl Sources {
-    /// Components from files, a lock file, or the store under `data_dir`
-    /// (references resolve within `scope`).
-    pub fn new(data_dir: &Path, lock: Option<&Path>, scope: Scope) -> Result<Self> {
-        let lock = lock.map(Lock::load).transpose()?;
-        let store = if data_dir.join("gatehouse.db").exists() || lock.is_some() {
-            Some(Arc::new(Store::open(data_dir)?))
-        } else {
-            None
-        };
-        if let (Some(lock), Some(store)) = (&lock, &store) {
-            store.verify_lock(lock)?;
-        }
-        Ok(Self { store, lock, scope })
-    }
-
-    /// The bytes of a file, a lock entry or a published artifact.
-    pub fn bytes(&self, spec: &str) -> Result<Vec<u8>> {
-        let path = Path::new(spec);
-        if path.exists() {
-            return std::fs::read(path).with_context(|| format!("cannot read `{spec}`"));
-        }
-        let store = self.store.as_ref().with_context(|| {
-            format!("`{spec}` is not a file, and there is no store to resolve it in")
-        })?;
-        let hash = match self.lock.as_ref().and_then(|l| l.get(spec)) {
-            Some(entry) => entry.hash,
-            None => store.resolve(spec, &self.scope)?.id.hash,
-        };
-        Ok(store.get(&hash)?)
-    }
-
-    /// Load a component named by a path, a lock entry's name, or a
-    /// reference (`name@version`, `name@channel`, blake3).
-    pub fn component(&self, sandbox: &Sandbox, spec: &str, kind: Kind) -> Result<Guest> {
-        let path = Path::new(spec);
-        if path.exists() {
-            return Ok(match kind {
-                Kind::Policy => gatehouse::load_pack(sandbox, path)?,
-                Kind::Skill => sandbox.load_file(path, Some(kind))?,
-            });
-        }
-        let store = self.store.as_ref().with_context(|| {
-            format!("`{spec}` is not a file, and there is no store to resolve it in")
-        })?;
-        let hash = match self.lock.as_ref().and_then(|l| l.get(spec)) {
-            Some(entry) => entry.hash,
-            None if self.lock.is_some() => {
-                bail!("`{spec}` is not a file and not an entry of the lock")
-            }
-            None => store.resolve(spec, &self.scope)?.id.hash,
-        };
-        let bytes = store.get(&hash)?;
-        Ok(sandbox.load(&bytes, spec, Some(kind))?)
-    }
 }

@@ -170,16 +170,11 @@ pub fn trip_breaker(
         // Already stopped: its actions were blocked by the kill-switch itself.
         return Ok(None);
     }
+    // The store records the kill in the audit log in the same transaction.
     let record = log.store().kill(
         &report.context.agent,
         &gatehouse_store::Change::new("gatehouse-breaker", &reason, at_ms),
     )?;
-    log.append(&[gatehouse_store::NewEntry {
-        at_ms,
-        kind: "kill".to_string(),
-        run_id: Some(report.context.run_id.clone()),
-        body: serde_json::to_value(&record).unwrap_or_default(),
-    }])?;
     Ok(Some(record))
 }
 

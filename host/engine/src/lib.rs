@@ -31,10 +31,12 @@
 
 pub mod audit;
 pub mod build;
+pub mod demo;
 pub mod govern;
 pub mod lang;
 pub mod learn;
 mod manifest;
+pub mod ops;
 pub mod packtest;
 pub mod pipeline;
 pub mod replay;
@@ -45,4 +47,5 @@ pub mod stamp;
 // library name one crate.
 pub use gatehouse_sandbox::*;
 pub use manifest::{ComponentPin, MANIFEST_SCHEMA, PackManifest, PackMeta, RuleMeta, load_pack};
+pub use ops::{Clock, Credentials, Error, Gatehouse, Operation};
 pub use senders::{Senders, SendersError};

@@ -209,8 +209,10 @@ fn total_us(r: &RunReport) -> u64 {
         .sum::<u64>()
 }
 
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// A value as JSON for a divergence message; one that cannot be
+/// serialised is named as such, never shown as empty.
+fn json<T: Serialize + std::fmt::Debug>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| format!("{v:?}"))
 }
 
 /// Compare two meterings, ignoring wall-clock time.
@@ -257,6 +259,16 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
             "context: recorded {}, replayed {}",
             json(&a.context),
             json(&b.context)
+        ));
+    }
+    // The time zone data answers local-time questions: another version may
+    // answer them differently. (The engine fingerprint is not compared: a
+    // run replays on another machine's engine, and any effect of it shows
+    // in the fuel, host calls and verdicts compared below.)
+    if a.tzdb != b.tzdb {
+        return Some(format!(
+            "time zone data: recorded {}, replayed {}",
+            a.tzdb, b.tzdb
         ));
     }
     if a.packs != b.packs {
@@ -347,9 +359,17 @@ pub fn first_difference(a: &RunReport, b: &RunReport) -> Option<String> {
                 json(&y.governance)
             ));
         }
-        if x.final_action != y.final_action || x.fail_closed != y.fail_closed {
+        if x.final_action != y.final_action {
             return Some(format!(
-                "action `{id}`: final action or fail-closed flag differs"
+                "action `{id}`: final action recorded {}, replayed {}",
+                json(&x.final_action),
+                json(&y.final_action)
+            ));
+        }
+        if x.fail_closed != y.fail_closed {
+            return Some(format!(
+                "action `{id}`: fail closed recorded {}, replayed {}",
+                x.fail_closed, y.fail_closed
             ));
         }
         if x.packs.len() != y.packs.len() {

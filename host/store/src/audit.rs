@@ -175,6 +175,61 @@ fn entry_hash(
     h.finalize().to_hex().to_string()
 }
 
+/// Append `entries` inside `tx` and sign a checkpoint over the newest:
+/// the entries are durable exactly when `tx` commits, together with
+/// whatever else `tx` wrote.
+pub(crate) fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    key: &HostKey,
+    entries: &[NewEntry],
+) -> Result<Vec<Receipt>, AuditError> {
+    let (mut seq, mut prev): (u64, String) = tx
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, ZERO.to_string()));
+    let mut receipts = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let body =
+            serde_json::to_string(&e.body).map_err(|err| AuditError::Body(err.to_string()))?;
+        let hash = entry_hash(seq, e.at_ms, &e.kind, e.run_id.as_deref(), &body, &prev);
+        tx.execute(
+            "INSERT INTO audit (seq, at_ms, kind, run_id, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![seq as i64, e.at_ms, e.kind, e.run_id, body, prev, hash],
+        )?;
+        receipts.push(Receipt {
+            seq,
+            hash: hash.clone(),
+        });
+        prev = hash;
+    }
+    // INVARIANT: every commit signs its newest entry, so verify can tell
+    // a truncated or rewritten tail from a sound one.
+    if let (Some(last), Some(e)) = (receipts.last(), entries.last()) {
+        sign_checkpoint(tx, key, last.seq, &last.hash, e.at_ms)?;
+    }
+    Ok(receipts)
+}
+
+fn sign_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    key: &HostKey,
+    seq: u64,
+    hash: &str,
+    at_ms: i64,
+) -> Result<(), AuditError> {
+    let sig = key.signing.sign(checkpoint_message(seq, hash).as_bytes());
+    tx.execute(
+        "INSERT OR REPLACE INTO audit_checkpoints (seq, hash, key_id, signature, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq as i64, hash, key.key_id, hex::encode(sig.to_bytes()), at_ms],
+    )?;
+    Ok(())
+}
+
 fn checkpoint_message(seq: u64, hash: &str) -> String {
     format!("gatehouse audit checkpoint v1\n{seq}\n{hash}")
 }
@@ -260,7 +315,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The audit log of a store.
 pub struct AuditLog {
     store: Arc<Store>,
-    key: HostKey,
 }
 
 type Reply = SyncSender<Result<Receipt, String>>;
@@ -275,8 +329,7 @@ impl AuditLog {
     /// The audit log of `store`, signing checkpoints with the host key in
     /// the store's directory.
     pub fn open(store: Arc<Store>) -> Result<Self, AuditError> {
-        let key = HostKey::load_or_create(store.dir())?;
-        Ok(Self { store, key })
+        Ok(Self { store })
     }
 
     /// The store.
@@ -288,56 +341,9 @@ impl AuditLog {
     pub fn append(&self, entries: &[NewEntry]) -> Result<Vec<Receipt>, AuditError> {
         let mut conn = self.store.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let (mut seq, mut prev): (u64, String) = tx
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()?
-            .unwrap_or((0, ZERO.to_string()));
-        let mut receipts = Vec::with_capacity(entries.len());
-        for e in entries {
-            seq += 1;
-            let body =
-                serde_json::to_string(&e.body).map_err(|err| AuditError::Body(err.to_string()))?;
-            let hash = entry_hash(seq, e.at_ms, &e.kind, e.run_id.as_deref(), &body, &prev);
-            tx.execute(
-                "INSERT INTO audit (seq, at_ms, kind, run_id, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![seq as i64, e.at_ms, e.kind, e.run_id, body, prev, hash],
-            )?;
-            receipts.push(Receipt {
-                seq,
-                hash: hash.clone(),
-            });
-            prev = hash;
-        }
-        // INVARIANT: every commit signs its newest entry, so verify can tell
-        // a truncated or rewritten tail from a sound one.
-        if let Some(last) = receipts.last() {
-            let at = entries.last().map(|e| e.at_ms).unwrap_or(0);
-            self.sign_checkpoint(&tx, last.seq, &last.hash, at)?;
-        }
+        let receipts = append_in(&tx, self.store.host_key(), entries)?;
         tx.commit()?;
         Ok(receipts)
-    }
-
-    fn sign_checkpoint(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        seq: u64,
-        hash: &str,
-        at_ms: i64,
-    ) -> Result<(), AuditError> {
-        let sig = self
-            .key
-            .signing
-            .sign(checkpoint_message(seq, hash).as_bytes());
-        tx.execute(
-            "INSERT OR REPLACE INTO audit_checkpoints (seq, hash, key_id, signature, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq as i64, hash, self.key.key_id, hex::encode(sig.to_bytes()), at_ms],
-        )?;
-        Ok(())
     }
 
     /// Sign a checkpoint over the newest entry (no-op on an empty log).
@@ -354,7 +360,7 @@ impl AuditLog {
         let Some((seq, hash)) = head else {
             return Ok(None);
         };
-        self.sign_checkpoint(&tx, seq as u64, &hash, at_ms)?;
+        sign_checkpoint(&tx, self.store.host_key(), seq as u64, &hash, at_ms)?;
         tx.commit()?;
         Ok(Some(seq as u64))
     }
@@ -417,7 +423,7 @@ impl AuditLog {
                 checkpoints.insert(seq, (hash, key_id, sig));
             }
         }
-        let key = self.key.verifying_key();
+        let key = self.store.host_key().verifying_key();
         let mut stmt = conn
             .prepare("SELECT seq, at_ms, kind, run_id, body, prev, hash FROM audit ORDER BY seq")?;
         let mut rows = stmt.query([])?;
@@ -458,7 +464,7 @@ impl AuditLog {
             }
             if let Some((cp_hash, key_id, sig)) = checkpoints.remove(&seq) {
                 let ok = cp_hash == hash
-                    && key_id == self.key.key_id
+                    && key_id == self.store.host_key().key_id
                     && hex::decode(&sig)
                         .ok()
                         .and_then(|b| <[u8; 64]>::try_from(b).ok())

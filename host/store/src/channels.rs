@@ -645,7 +645,7 @@ impl Store {
             },
             change,
         )?;
-        tx.commit()?;
+        self.commit_recorded(tx, "channel-move", change.at_ms, &record)?;
         Ok(record)
     }
 
@@ -729,7 +729,7 @@ impl Store {
             },
             change,
         )?;
-        tx.commit()?;
+        self.commit_recorded(tx, "channel-move", change.at_ms, &record)?;
         Ok(record)
     }
 

@@ -1,6 +1,7 @@
 //! Opening the database: one SQLite file in WAL mode with full
 //! synchronisation, migrated per module.
 
+use crate::audit::{HostKey, NewEntry, append_in};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -23,6 +24,9 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// The host key (which signs the audit log) is unusable.
+    #[error("{0}")]
+    HostKey(String),
     /// The database was written by a newer gatehouse.
     #[error("database schema `{module}` is at version {found}; this gatehouse knows up to {known}")]
     SchemaTooNew {
@@ -56,6 +60,9 @@ pub fn default_data_dir() -> PathBuf {
 pub struct Store {
     dir: PathBuf,
     conn: Mutex<Connection>,
+    /// The key that signs the audit log's checkpoints; every state change
+    /// appends its audit entry, signed, in its own transaction.
+    key: HostKey,
 }
 
 /// One module's schema: its name and its migrations, in order. Migration
@@ -99,9 +106,11 @@ impl Store {
         // audit log acknowledges an entry only after its commit.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let key = HostKey::load_or_create(dir).map_err(|e| StoreError::HostKey(e.to_string()))?;
         let store = Self {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
+            key,
         };
         store.migrate()?;
         Ok(store)
@@ -110,6 +119,36 @@ impl Store {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The host key signing the audit log's checkpoints.
+    pub(crate) fn host_key(&self) -> &HostKey {
+        &self.key
+    }
+
+    /// Commit `tx` together with the audit entry recording the change it
+    /// made (`kind`, with `body` as its record): both are durable, or
+    /// neither. A body that cannot be serialised fails the change; it is
+    /// never recorded as `null`.
+    pub(crate) fn commit_recorded<T: serde::Serialize>(
+        &self,
+        tx: rusqlite::Transaction<'_>,
+        kind: &str,
+        at_ms: i64,
+        body: &T,
+    ) -> rusqlite::Result<()> {
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+            rusqlite::Error::ToSqlConversionFailure(e)
+        };
+        let body = serde_json::to_value(body).map_err(|e| failed(Box::new(e)))?;
+        let entry = NewEntry {
+            at_ms,
+            kind: kind.to_string(),
+            run_id: None,
+            body,
+        };
+        append_in(&tx, &self.key, &[entry]).map_err(|e| failed(Box::new(e)))?;
+        tx.commit()
     }
 
     /// The connection (for the modules of this crate).

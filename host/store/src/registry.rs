@@ -372,7 +372,7 @@ impl Store {
             params![req.name, version.to_string(), req.kind, hash, req.publisher, req.at_ms],
         )?;
         let artifact = require_artifact_in(&tx, req.name, &version)?;
-        tx.commit()?;
+        self.commit_recorded(tx, "publish", req.at_ms, &artifact)?;
         Ok(Published {
             artifact,
             created: true,

@@ -532,6 +532,15 @@ impl KeyPair {
         Ok(Self { secret, public })
     }
 
+    /// A key pair derived from a 32-byte secret: for simulations and tests
+    /// that must be reproducible (the demo derives its keys from its
+    /// seed). Real keys come from [`KeyPair::generate`].
+    pub fn from_secret(team: &str, owner: &str, secret: [u8; 32]) -> Result<Self, KeyError> {
+        let secret = SigningKey::from_bytes(&secret);
+        let public = PublicKey::build(team, owner, secret.verifying_key())?;
+        Ok(Self { secret, public })
+    }
+
     /// The public half (with id, team and owner).
     pub fn public(&self) -> &PublicKey {
         &self.public
@@ -855,7 +864,7 @@ impl Store {
         let record = key_in(&tx, &key.key_id)?.ok_or_else(|| KeyError::NotRegistered {
             key_id: key.key_id.clone(),
         })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "key-added", at_ms, &record)?;
         Ok(record)
     }
 
@@ -872,7 +881,7 @@ impl Store {
         let record = key_in(&tx, key_id)?.ok_or_else(|| KeyError::NotRegistered {
             key_id: key_id.clone(),
         })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "key-revoked", change.at_ms, &record)?;
         Ok(record)
     }
 
@@ -933,7 +942,12 @@ impl Store {
             params![name, version.to_string(), signature.key_id.as_str(), text, at_ms],
         )?;
         let artifact = registry::require_artifact_in(&tx, name, &version)?;
-        tx.commit()?;
+        self.commit_recorded(
+            tx,
+            "signature",
+            at_ms,
+            &serde_json::json!({"artifact": artifact.id, "key-id": signature.key_id.as_str()}),
+        )?;
         Ok(artifact)
     }
 }

@@ -501,7 +501,7 @@ impl Store {
             [],
             record_row,
         )?;
-        tx.commit()?;
+        self.commit_recorded(tx, "trust-policy", change.at_ms, &record)?;
         Ok(record)
     }
 

@@ -426,7 +426,7 @@ impl Store {
         let id = ApprovalId(tx.last_insert_rowid());
         let approval =
             approval_in(&tx, id, request.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "approval-request", request.at_ms, &approval)?;
         Ok(approval)
     }
 
@@ -508,7 +508,7 @@ impl Store {
         }
         let approval =
             approval_in(&tx, id, change.at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "approval-vote", change.at_ms, &approval)?;
         Ok(approval)
     }
 
@@ -557,7 +557,7 @@ impl Store {
             });
         }
         let approval = approval_in(&tx, id, at_ms)?.ok_or(ApprovalError::NoApproval { id })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "approval-release", at_ms, &approval)?;
         Ok(approval)
     }
 

@@ -159,7 +159,7 @@ impl Store {
              ON CONFLICT (agent) DO UPDATE SET event_seq = excluded.event_seq",
             params![agent, record.seq],
         )?;
-        tx.commit()?;
+        self.commit_recorded(tx, "kill", change.at_ms, &record)?;
         Ok(record)
     }
 
@@ -180,7 +180,7 @@ impl Store {
         }
         let record = record_in(&tx, KillOp::Revive, &agent, change)?;
         tx.execute("DELETE FROM kill_switches WHERE agent = ?1", [&agent])?;
-        tx.commit()?;
+        self.commit_recorded(tx, "revive", change.at_ms, &record)?;
         Ok(record)
     }
 

@@ -455,15 +455,16 @@ impl Store {
             params![name, change.at_ms, change.actor],
         )?;
         write_roles_in(&tx, name, &roles)?;
-        tx.commit()?;
-        Ok(PrincipalChange {
+        let record = PrincipalChange {
             name: name.to_string(),
             roles: roles.into_iter().collect(),
             previous: None,
             actor: change.actor.to_string(),
             reason: change.reason.to_string(),
             at_ms: change.at_ms,
-        })
+        };
+        self.commit_recorded(tx, "principal", change.at_ms, &record)?;
+        Ok(record)
     }
 
     /// Replace the roles of principal `name` (an empty list leaves it
@@ -489,15 +490,16 @@ impl Store {
                 what: format!("taking `admin` from `{name}`"),
             });
         }
-        tx.commit()?;
-        Ok(PrincipalChange {
+        let record = PrincipalChange {
             name: name.to_string(),
             roles: roles.into_iter().collect(),
             previous: Some(before.roles),
             actor: change.actor.to_string(),
             reason: change.reason.to_string(),
             at_ms: change.at_ms,
-        })
+        };
+        self.commit_recorded(tx, "principal", change.at_ms, &record)?;
+        Ok(record)
     }
 
     /// Every principal, by name.
@@ -547,7 +549,7 @@ impl Store {
             params![id, hash, name, change.at_ms, change.actor],
         )?;
         let record = token_in(&tx, &id)?.ok_or_else(|| AuthError::NoToken { id: id.clone() })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "token-issued", change.at_ms, &record)?;
         Ok(IssuedToken { token, record })
     }
 
@@ -573,7 +575,7 @@ impl Store {
             });
         }
         let record = token_in(&tx, id)?.ok_or_else(|| AuthError::NoToken { id: id.into() })?;
-        tx.commit()?;
+        self.commit_recorded(tx, "token-revoked", change.at_ms, &record)?;
         Ok(record)
     }
 

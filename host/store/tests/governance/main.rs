@@ -11,6 +11,7 @@
 )]
 
 mod approvals; // no self-approval, expiry, two approvers, release exactly once
+mod atomic; // a state change and its audit entry: both or neither
 mod counters; // all-or-none reservations, release, sliding windows, threads
 mod exposure; // sticky assignment, the cap rule, concurrency
 mod kill; // per-agent and global kill-switches

@@ -1,0 +1,162 @@
+//! Audit commands: verify, show, export; replay and backtest.
+
+use crate::args::{AuditCommand, EXIT_FAIL_ON, ExportFormat, default_cache_dir};
+use crate::auth;
+use crate::print::{guest_label, print_json, print_report};
+use anyhow::{Result, bail};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<ExitCode> {
+    let gh = auth::open(data_dir)?;
+    match command {
+        AuditCommand::Verify { json } => {
+            let result = gh.verify()?;
+            if json {
+                print_json(&match &result {
+                    Ok(v) => {
+                        serde_json::json!({"ok": true, "entries": v.entries, "checkpoints": v.checkpoints, "head": v.head})
+                    }
+                    Err(e) => serde_json::json!({"ok": false, "seq": e.seq, "reason": e.reason}),
+                })?;
+            }
+            match result {
+                Ok(v) => {
+                    if !json {
+                        println!(
+                            "ok: {} entries, {} checkpoint signatures, head {}",
+                            v.entries,
+                            v.checkpoints,
+                            v.head.as_deref().unwrap_or("(empty log)")
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if !json {
+                        println!("FAILED: {e}");
+                    }
+                    Ok(ExitCode::from(EXIT_FAIL_ON))
+                }
+            }
+        }
+        AuditCommand::Show { run_id, json } => {
+            let entries = gh.run_entries(&run_id)?;
+            if json {
+                print_json(&entries)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            for e in &entries {
+                println!(
+                    "entry {}  {}  at {} ms  hash {}",
+                    e.seq,
+                    e.kind,
+                    e.at_ms,
+                    &e.hash[..16]
+                );
+                if e.kind == gatehouse::audit::RUN {
+                    let record = gatehouse::audit::parse_record(e)?;
+                    print_report(&record.report, false)?;
+                } else {
+                    println!("  {}", e.body);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export { format, since } => {
+            let format = match format {
+                ExportFormat::Jsonl => gatehouse::ops::ExportFormat::Jsonl,
+                ExportFormat::OtlpJson => gatehouse::ops::ExportFormat::OtlpJson,
+            };
+            gh.export(format, since, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub(crate) fn replay_command(
+    data_dir: &Path,
+    run_id: Option<String>,
+    all: bool,
+    since: Option<i64>,
+    json: bool,
+) -> Result<ExitCode> {
+    if run_id.is_none() && !all {
+        bail!("name a run id, or use --all");
+    }
+    let gh = auth::open(data_dir)?.with_cache_dir(default_cache_dir());
+    let sandbox = gh.sandbox()?;
+    let replayed = gh.replay(&sandbox, run_id.as_deref(), since)?;
+    if !json {
+        for r in &replayed {
+            let o = &r.outcome;
+            match &o.divergence {
+                None => println!(
+                    "run `{}` (entry {}): identical  [recorded {:.2} ms, replayed {:.2} ms]",
+                    o.run_id,
+                    r.seq,
+                    o.original_us as f64 / 1000.0,
+                    o.replay_us as f64 / 1000.0
+                ),
+                Some(d) => println!("run `{}` (entry {}): DIVERGED: {d}", o.run_id, r.seq),
+            }
+        }
+    }
+    let diverged = replayed.iter().filter(|r| !r.outcome.identical()).count();
+    if json {
+        let outcomes: Vec<_> = replayed.iter().map(|r| &r.outcome).collect();
+        print_json(&outcomes)?;
+    } else if replayed.len() > 1 || all {
+        println!(
+            "{} run(s) replayed: {} identical, {} diverged",
+            replayed.len(),
+            replayed.len() - diverged,
+            diverged
+        );
+    }
+    Ok(if diverged > 0 {
+        ExitCode::from(EXIT_FAIL_ON)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn backtest_command(
+    data_dir: &Path,
+    candidate: &str,
+    since: Option<i64>,
+    json: bool,
+) -> Result<ExitCode> {
+    let gh = auth::open(data_dir)?.with_cache_dir(default_cache_dir());
+    let sandbox = gh.sandbox()?;
+    let (candidate, backtest) = gh.backtest(&sandbox, candidate, since)?;
+    if json {
+        print_json(&backtest)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "backtest of {} over {} run(s), {} action(s): {} decision(s) would change",
+        guest_label(&candidate),
+        backtest.runs,
+        backtest.actions,
+        backtest.changed
+    );
+    for (t, n) in &backtest.transitions {
+        println!("  {t}: {n}");
+    }
+    for (rule, (added, removed)) in &backtest.rules {
+        println!("  {rule}: fires in {added} more, {removed} fewer");
+    }
+    for e in &backtest.examples {
+        println!(
+            "  e.g. {} / {}: {} -> {} (+[{}] -[{}])",
+            e.run_id,
+            e.action_id,
+            e.before,
+            e.after,
+            e.rules_added.join(", "),
+            e.rules_removed.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
