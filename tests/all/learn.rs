@@ -355,7 +355,7 @@ fn metrics_are_recomputed_from_runs_and_outcomes_in_the_log() {
         .unwrap();
     let outcomes: Vec<_> = report.decisions[..2]
         .iter()
-        .map(|d| gatehouse::audit::Outcome {
+        .map(|d| gatehouse::audit::ActionOutcome {
             action: d.action.id.clone(),
             kind: "meeting_booked".into(),
             value: 1.into(),
@@ -422,7 +422,9 @@ fn a_contact_reached_by_both_arms_fails_the_health_check_and_rolls_back() {
             name: metrics::ARM_PARAM.into(),
             value: arm.into(),
         });
-        runner.run(&w.log, &skill, &c, leads(1, 5), T0).unwrap();
+        runner
+            .run(&w.log, &skill, &c, Arc::new(leads(1, 5)), T0)
+            .unwrap();
     }
     let check = p
         .check(&w.log.entries(0, None).unwrap(), T0 + 2000)

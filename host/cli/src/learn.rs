@@ -10,7 +10,7 @@ use gatehouse::learn::pilot::{self, Next, Status};
 use gatehouse::learn::proposal::{Predicted, ProposalEvent, Target};
 use gatehouse::learn::scorecard;
 use gatehouse::ops::{
-    Approvable, PilotBatch, PilotStart, ScorecardQuery, approvals_needed, read_gate,
+    PilotBatch, PilotStart, ScorecardQuery, read_gate,
 };
 use gatehouse_store::{Risk, Scope};
 use std::path::{Path, PathBuf};
@@ -217,7 +217,7 @@ pub fn propose(data_dir: &Path, args: ProposeArgs) -> Result<ExitCode> {
             ),
             Some(a) => println!(
                 "waiting for {} approver(s): `gatehouse approvals approve {a} --reason ...`",
-                approvals_needed(Approvable::Proposal, p.risk)
+                gh.approval(a)?.approvals_needed
             ),
         }
     }
@@ -474,9 +474,9 @@ pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
             );
         }
         let verdict = match check.gate.verdict {
-            gatehouse_gates::Verdict::Pass => "PASS",
-            gatehouse_gates::Verdict::Fail => "FAIL",
-            gatehouse_gates::Verdict::KeepCollecting => "KEEP COLLECTING",
+            gatehouse_gates::GateVerdict::Pass => "PASS",
+            gatehouse_gates::GateVerdict::Fail => "FAIL",
+            gatehouse_gates::GateVerdict::KeepCollecting => "KEEP COLLECTING",
         };
         println!(
             "gates: {verdict}{}",
@@ -506,9 +506,9 @@ pub fn gate(data_dir: &Path, command: GateCommand) -> Result<ExitCode> {
         }
     }
     Ok(match check.gate.verdict {
-        gatehouse_gates::Verdict::Pass => ExitCode::SUCCESS,
-        gatehouse_gates::Verdict::Fail => ExitCode::from(EXIT_GATE_FAIL),
-        gatehouse_gates::Verdict::KeepCollecting => ExitCode::from(EXIT_KEEP_COLLECTING),
+        gatehouse_gates::GateVerdict::Pass => ExitCode::SUCCESS,
+        gatehouse_gates::GateVerdict::Fail => ExitCode::from(EXIT_GATE_FAIL),
+        gatehouse_gates::GateVerdict::KeepCollecting => ExitCode::from(EXIT_KEEP_COLLECTING),
     })
 }
 

@@ -121,7 +121,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 },
         } => {
             let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
-            let outcome = gatehouse::audit::Outcome {
+            let outcome = gatehouse::audit::ActionOutcome {
                 action,
                 kind,
                 value,

@@ -119,7 +119,7 @@ pub fn record_report(
 pub fn record_outcomes(
     log: &AuditLog,
     run_id: &str,
-    outcomes: &[Outcome],
+    outcomes: &[ActionOutcome],
     at_ms: i64,
 ) -> Result<Vec<Receipt>, TrailError> {
     let entries = outcomes
@@ -214,7 +214,7 @@ pub fn load_components(
 /// An outcome observed after the fact, joined to an action by id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Outcome {
+pub struct ActionOutcome {
     /// The action's id.
     pub action: String,
     /// What happened: `reply`, `meeting_booked`, `unsubscribe`, `cost`, ...
@@ -226,7 +226,7 @@ pub struct Outcome {
 /// Append an outcome to the run that proposed the action.
 pub fn record_outcome(
     log: &AuditLog,
-    outcome: &Outcome,
+    outcome: &ActionOutcome,
     at_ms: i64,
 ) -> Result<Receipt, TrailError> {
     let run_id = run_of_action(log, &outcome.action)?;

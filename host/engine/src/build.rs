@@ -36,6 +36,9 @@ pub enum BuildError {
     /// The crate's `pack.toml` is malformed.
     #[error("{0}")]
     Manifest(#[from] gatehouse_sandbox::LoadError),
+    /// The built pack's manifest could not be written as TOML.
+    #[error("{0}")]
+    WriteManifest(String),
     /// A language toolchain is missing, of another version, or failed.
     #[error("{0}")]
     Toolchain(String),
@@ -257,7 +260,10 @@ pub fn build_crates(
                     blake3: hash.to_hex().to_string(),
                 });
                 let mpath = out_dir.join(format!("{stem}.pack.toml"));
-                write_atomic(&mpath, m.to_toml().as_bytes())?;
+                write_atomic(
+                    &mpath,
+                    m.to_toml().map_err(BuildError::WriteManifest)?.as_bytes(),
+                )?;
                 Some(mpath)
             }
             None => None,

@@ -21,6 +21,7 @@
 //! store for every action, so a kill takes effect on the very next action,
 //! including those of a run in progress.
 
+use crate::ops::{Approvable, approvals_needed};
 use crate::pipeline::{Decision, Outcome};
 use gatehouse_sandbox::{Action, ActionKind, AudienceOperation, Finding, RunContext, Severity};
 use gatehouse_store::{ApprovalRequest, Change, Charge, CounterError, Risk, Store};
@@ -340,13 +341,13 @@ impl Governor {
         };
         let result = self.check(ctx, &action, &mut report);
         match result {
-            Verdict::Pass => {}
-            Verdict::Block(f) => {
+            Admission::Pass => {}
+            Admission::Block(f) => {
                 report.findings.push(f);
                 decision.outcome = Outcome::Deny;
                 decision.final_action = None;
             }
-            Verdict::Hold(f) => {
+            Admission::Hold(f) => {
                 report.findings.push(f);
                 decision.outcome = Outcome::Escalate;
             }
@@ -354,13 +355,13 @@ impl Governor {
         decision.governance = Some(report);
     }
 
-    fn check(&self, ctx: &RunContext, action: &Action, report: &mut GovernanceReport) -> Verdict {
+    fn check(&self, ctx: &RunContext, action: &Action, report: &mut GovernanceReport) -> Admission {
         let rules = self.config.rules(&ctx.agent);
         let now = ctx.now;
         // 1. kill switch
         match self.store.is_killed(&ctx.agent) {
             Ok(Some(k)) => {
-                return Verdict::Block(finding(
+                return Admission::Block(finding(
                     "govern.kill-switch",
                     Severity::Critical,
                     format!(
@@ -371,7 +372,7 @@ impl Governor {
             }
             Ok(None) => {}
             Err(e) => {
-                return Verdict::Block(finding(
+                return Admission::Block(finding(
                     "govern.kill-switch",
                     Severity::Critical,
                     format!("kill switch unreadable, failing closed: {e}"),
@@ -381,7 +382,7 @@ impl Governor {
         // 2. partition
         let partition = ctx.partition.to_ascii_lowercase();
         if action.region.to_ascii_lowercase() != partition {
-            return Verdict::Block(finding(
+            return Admission::Block(finding(
                 "govern.partition",
                 Severity::Critical,
                 format!(
@@ -394,7 +395,7 @@ impl Governor {
             && !r.region.is_empty()
             && r.region.to_ascii_lowercase() != partition
         {
-            return Verdict::Block(finding(
+            return Admission::Block(finding(
                 "govern.partition",
                 Severity::Critical,
                 format!(
@@ -411,7 +412,7 @@ impl Governor {
             || matches!(&action.kind, ActionKind::Audience(a) if a.operation == AudienceOperation::Export)
             || matches!((&action.kind, rules.ad_budget_evidence_above_micros), (ActionKind::AdBudget(b), Some(t)) if b.proposed_daily_micros - b.current_daily_micros > t);
         if sensitive && action.evidence.is_empty() {
-            return Verdict::Block(finding(
+            return Admission::Block(finding(
                 "govern.evidence",
                 Severity::High,
                 format!(
@@ -426,7 +427,7 @@ impl Governor {
             .map(|a| a.clone())
             .unwrap_or_else(|e| e.into_inner().clone());
         if let Some(id) = action.evidence.iter().find(|id| !retrieved.contains(*id)) {
-            return Verdict::Block(finding(
+            return Admission::Block(finding(
                 "govern.evidence",
                 Severity::High,
                 format!("cites evidence `{id}`, which was not retrieved in this run"),
@@ -440,7 +441,7 @@ impl Governor {
             let local = match gatehouse_zone::to_local(&s.to.time_zone, send_at) {
                 Ok(local) => local,
                 Err(e) => {
-                    return Verdict::Block(finding(
+                    return Admission::Block(finding(
                         "govern.quiet-hours",
                         Severity::High,
                         format!("no local time for `{}`: {e}", s.to.contact_id),
@@ -448,7 +449,7 @@ impl Governor {
                 }
             };
             if local.hour < h.from || local.hour >= h.to {
-                return Verdict::Block(finding(
+                return Admission::Block(finding(
                     "govern.quiet-hours",
                     Severity::High,
                     format!(
@@ -516,10 +517,10 @@ impl Governor {
                     } else {
                         "govern.budget"
                     };
-                    return Verdict::Block(finding(rule, Severity::High, format!("{e}")));
+                    return Admission::Block(finding(rule, Severity::High, format!("{e}")));
                 }
                 Err(e) => {
-                    return Verdict::Block(finding(
+                    return Admission::Block(finding(
                         "govern.budget",
                         Severity::Critical,
                         format!("counters unavailable, failing closed: {e}"),
@@ -531,7 +532,7 @@ impl Governor {
         if let Some(id) = report.reservation {
             let id = gatehouse_store::ReservationId(id);
             let settled = match verdict {
-                Verdict::Pass => self
+                Admission::Pass => self
                     .store
                     .commit_reservation(id, &Change::new(&self.actor, "action released", now)),
                 _ => self.store.release_reservation(
@@ -540,7 +541,7 @@ impl Governor {
                 ),
             };
             if let Err(e) = settled {
-                return Verdict::Block(finding(
+                return Admission::Block(finding(
                     "govern.budget",
                     Severity::Critical,
                     format!("reservation could not be settled, failing closed: {e}"),
@@ -557,7 +558,7 @@ impl Governor {
         rules: &AgentRules,
         skill: Option<&crate::pipeline::ComponentRef>,
         report: &mut GovernanceReport,
-    ) -> Verdict {
+    ) -> Admission {
         // 6. exposure of a candidate skill
         if let (Some(cap), Some(skill), Some(r)) = (&rules.exposure, skill, action.recipient())
             && (cap.candidate == skill.hash
@@ -572,7 +573,7 @@ impl Governor {
                 Ok(e) => {
                     report.exposed = Some(e.admitted);
                     if !e.admitted {
-                        return Verdict::Block(finding(
+                        return Admission::Block(finding(
                             "govern.exposure",
                             Severity::Medium,
                             format!(
@@ -583,7 +584,7 @@ impl Governor {
                     }
                 }
                 Err(e) => {
-                    return Verdict::Block(finding(
+                    return Admission::Block(finding(
                         "govern.exposure",
                         Severity::Critical,
                         format!("exposure unavailable, failing closed: {e}"),
@@ -606,13 +607,13 @@ impl Governor {
                 risk,
                 requested_by: &self.actor,
                 expires_at_ms: ctx.now + 3 * DAY_MS,
-                approvals_needed: if critical { 2 } else { 1 },
+                approvals_needed: approvals_needed(Approvable::Action, risk),
                 at_ms: ctx.now,
             };
             return match self.store.request_approval(&request) {
                 Ok(a) => {
                     report.approval = Some(a.id.0);
-                    Verdict::Hold(finding(
+                    Admission::Hold(finding(
                         "govern.approval",
                         Severity::Medium,
                         format!(
@@ -623,18 +624,19 @@ impl Governor {
                         ),
                     ))
                 }
-                Err(e) => Verdict::Block(finding(
+                Err(e) => Admission::Block(finding(
                     "govern.approval",
                     Severity::Critical,
                     format!("approvals unavailable, failing closed: {e}"),
                 )),
             };
         }
-        Verdict::Pass
+        Admission::Pass
     }
 }
 
-enum Verdict {
+/// What a governance check says of one action.
+enum Admission {
     Pass,
     Block(Finding),
     Hold(Finding),

@@ -291,7 +291,10 @@ fn finish(
                 blake3: hash.to_hex().to_string(),
             });
             let mpath = out_dir.join(format!("{stem}.pack.toml"));
-            write_atomic(&mpath, m.to_toml().as_bytes())?;
+            write_atomic(
+                &mpath,
+                m.to_toml().map_err(BuildError::WriteManifest)?.as_bytes(),
+            )?;
             Some(mpath)
         }
         None => None,

@@ -123,9 +123,10 @@ impl PackManifest {
         Ok(m)
     }
 
-    /// The manifest as TOML text.
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_default()
+    /// The manifest as TOML text; a manifest TOML cannot express is an
+    /// error, never an empty file.
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string_pretty(self).map_err(|e| format!("cannot write the pack manifest: {e}"))
     }
 }
 

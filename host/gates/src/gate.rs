@@ -64,7 +64,7 @@ pub enum GateError {
 /// The gate's decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum GateVerdict {
     /// Promote: minimum sample reached, KPI lift shown, no guardrail harm, no
     /// compliance violation.
     Pass,
@@ -78,7 +78,7 @@ pub enum Verdict {
 /// What a metric is gated as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Role {
+pub enum MetricRole {
     /// The business KPI.
     Kpi,
     /// A guardrail.
@@ -105,7 +105,7 @@ pub struct MetricReport {
     /// The metric's name.
     pub metric: String,
     /// What it is gated as.
-    pub role: Role,
+    pub role: MetricRole,
     /// Control's point estimate (for compliance: its violation rate).
     pub control: f64,
     /// Candidate's point estimate (for compliance: its violation rate).
@@ -145,7 +145,7 @@ pub struct MetricReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateReport {
     /// Pass, fail or keep collecting.
-    pub verdict: Verdict,
+    pub verdict: GateVerdict,
     /// Why, one line each, most important first.
     pub reasons: Vec<String>,
     /// The KPI, then the guardrails in spec order, then compliance.
@@ -181,21 +181,21 @@ pub fn evaluate(spec: &GateSpec, data: &[Observation]) -> Result<GateReport, Gat
         let line = format!("{} `{}`: {}", role_name(m.role), m.metric, m.note);
         match m.status {
             MetricStatus::Fail => fails.push(line),
-            MetricStatus::Inconclusive if m.role != Role::Guardrail => waits.push(line),
+            MetricStatus::Inconclusive if m.role != MetricRole::Guardrail => waits.push(line),
             _ => {}
         }
     }
     let (verdict, reasons) = if !fails.is_empty() {
-        (Verdict::Fail, fails)
+        (GateVerdict::Fail, fails)
     } else if waits.is_empty() {
         let passes = metrics
             .iter()
-            .filter(|m| m.role != Role::Guardrail || m.status == MetricStatus::Pass)
+            .filter(|m| m.role != MetricRole::Guardrail || m.status == MetricStatus::Pass)
             .map(|m| format!("{} `{}`: {}", role_name(m.role), m.metric, m.note))
             .collect();
-        (Verdict::Pass, passes)
+        (GateVerdict::Pass, passes)
     } else {
-        (Verdict::KeepCollecting, waits)
+        (GateVerdict::KeepCollecting, waits)
     };
     Ok(GateReport {
         verdict,
@@ -211,11 +211,11 @@ struct Ctx {
     t_star: f64,
 }
 
-fn role_name(role: Role) -> &'static str {
+fn role_name(role: MetricRole) -> &'static str {
     match role {
-        Role::Kpi => "kpi",
-        Role::Guardrail => "guardrail",
-        Role::Compliance => "compliance",
+        MetricRole::Kpi => "kpi",
+        MetricRole::Guardrail => "guardrail",
+        MetricRole::Compliance => "compliance",
     }
 }
 
@@ -327,7 +327,13 @@ impl Arms {
         )
     }
 
-    fn report(&self, metric: &str, role: Role, status: MetricStatus, note: String) -> MetricReport {
+    fn report(
+        &self,
+        metric: &str,
+        role: MetricRole,
+        status: MetricStatus,
+        note: String,
+    ) -> MetricReport {
         let (difference, lower, upper) = self.contrast(1.0);
         let rel = self.relative_interval();
         MetricReport {
@@ -396,7 +402,7 @@ fn kpi_report(ctx: &Ctx, spec: &GateSpec, obs: &Observation) -> MetricReport {
             )
         }
     };
-    arms.report(&kpi.metric, Role::Kpi, status, note)
+    arms.report(&kpi.metric, MetricRole::Kpi, status, note)
 }
 
 fn guardrail_report(ctx: &Ctx, g: &Guardrail, obs: &Observation) -> MetricReport {
@@ -434,7 +440,7 @@ fn guardrail_report(ctx: &Ctx, g: &Guardrail, obs: &Observation) -> MetricReport
             )
         }
     };
-    arms.report(&g.metric, Role::Guardrail, status, note)
+    arms.report(&g.metric, MetricRole::Guardrail, status, note)
 }
 
 fn compliance_report(spec: &GateSpec, obs: &Observation) -> Result<MetricReport, GateError> {
@@ -468,7 +474,7 @@ fn compliance_report(spec: &GateSpec, obs: &Observation) -> Result<MetricReport,
     };
     Ok(MetricReport {
         metric: gate.metric.clone(),
-        role: Role::Compliance,
+        role: MetricRole::Compliance,
         control: rate(cv, cn),
         candidate: rate(tv, tn),
         difference: rate(tv, tn),
@@ -561,15 +567,18 @@ mod tests {
     #[test]
     fn a_clear_lift_passes_and_names_its_reasons() {
         let r = evaluate(&spec(), &data((1000, 1300, 10_000), (500, 490, 10_000), 0)).unwrap();
-        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+        assert_eq!(r.verdict, GateVerdict::Pass, "{r:#?}");
         let kpi = &r.metrics[0];
-        assert_eq!((kpi.role, kpi.status), (Role::Kpi, MetricStatus::Pass));
+        assert_eq!(
+            (kpi.role, kpi.status),
+            (MetricRole::Kpi, MetricStatus::Pass)
+        );
         assert!((kpi.relative_lift.unwrap() - 0.3).abs() < 1e-12);
         assert!(kpi.lower > 0.0 && kpi.lower < kpi.difference && kpi.difference < kpi.upper);
         let (lo, hi) = (kpi.relative_lower.unwrap(), kpi.relative_upper.unwrap());
         assert!(lo > 0.0 && lo < 0.3 && hi > 0.3);
         assert_eq!(r.metrics.len(), 3);
-        assert_eq!(r.metrics[2].role, Role::Compliance);
+        assert_eq!(r.metrics[2].role, MetricRole::Compliance);
         assert!(r.reasons.iter().any(|l| l.starts_with("kpi `meetings`")));
         assert_eq!(r.alpha_per_test, 0.025);
     }
@@ -577,7 +586,7 @@ mod tests {
     #[test]
     fn no_pass_before_the_minimum_sample() {
         let r = evaluate(&spec(), &data((50, 150, 999), (50, 50, 999), 0)).unwrap();
-        assert_eq!(r.verdict, Verdict::KeepCollecting);
+        assert_eq!(r.verdict, GateVerdict::KeepCollecting);
         assert!(
             r.reasons[0].contains("needs 1000 units per arm"),
             "{:?}",
@@ -588,11 +597,11 @@ mod tests {
     #[test]
     fn a_target_lift_is_harder_to_clear_than_any_lift() {
         let d = data((1000, 1150, 10_000), (500, 500, 10_000), 0);
-        assert_eq!(evaluate(&spec(), &d).unwrap().verdict, Verdict::Pass);
+        assert_eq!(evaluate(&spec(), &d).unwrap().verdict, GateVerdict::Pass);
         let mut s = spec();
         s.kpi.min_lift = 0.10;
         let r = evaluate(&s, &d).unwrap();
-        assert_eq!(r.verdict, Verdict::KeepCollecting, "{r:#?}");
+        assert_eq!(r.verdict, GateVerdict::KeepCollecting, "{r:#?}");
         assert!(r.metrics[0].relative_lower.unwrap() < 0.10);
     }
 
@@ -611,17 +620,17 @@ mod tests {
         let mut d = data((1000, 1000, 10_000), (500, 500, 10_000), 0);
         d[0] = Observation::new("meetings", mean(10.0), mean(8.0));
         let r = evaluate(&s, &d).unwrap();
-        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+        assert_eq!(r.verdict, GateVerdict::Pass, "{r:#?}");
         d[0] = Observation::new("meetings", mean(8.0), mean(10.0));
         let r = evaluate(&s, &d).unwrap();
-        assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+        assert_eq!(r.verdict, GateVerdict::Fail, "{r:#?}");
         assert_eq!(r.metrics[0].status, MetricStatus::Fail);
     }
 
     #[test]
     fn a_guardrail_regression_fails_the_gate_even_with_a_kpi_win() {
         let r = evaluate(&spec(), &data((1000, 1300, 10_000), (500, 1000, 10_000), 0)).unwrap();
-        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.verdict, GateVerdict::Fail);
         assert_eq!(r.metrics[1].status, MetricStatus::Fail);
         assert!(
             r.reasons[0].starts_with("guardrail `escalations`"),
@@ -632,7 +641,7 @@ mod tests {
         let mut s = spec();
         s.guardrails[0].tolerance = 0.08;
         let r = evaluate(&s, &data((1000, 1300, 10_000), (500, 1000, 10_000), 0)).unwrap();
-        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+        assert_eq!(r.verdict, GateVerdict::Pass, "{r:#?}");
         assert_eq!(r.metrics[1].status, MetricStatus::Pass);
     }
 
@@ -642,13 +651,13 @@ mod tests {
         s.guardrails[0].better = Better::Higher;
         let r = evaluate(&s, &data((1000, 1000, 10_000), (9500, 9000, 10_000), 0)).unwrap();
         assert_eq!(r.metrics[1].status, MetricStatus::Fail);
-        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.verdict, GateVerdict::Fail);
     }
 
     #[test]
     fn one_compliance_violation_fails_and_reports_its_bound() {
         let r = evaluate(&spec(), &data((1000, 1300, 10_000), (500, 490, 10_000), 1)).unwrap();
-        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.verdict, GateVerdict::Fail);
         let c = &r.metrics[2];
         assert_eq!(c.status, MetricStatus::Fail);
         assert!((c.candidate - 1e-4).abs() < 1e-15);
@@ -666,7 +675,7 @@ mod tests {
         d[2] = Observation::new("compliance", p(0, 0), p(0, 0));
         assert_eq!(
             evaluate(&spec(), &d).unwrap().verdict,
-            Verdict::KeepCollecting
+            GateVerdict::KeepCollecting
         );
     }
 
@@ -760,7 +769,7 @@ mod tests {
             Observation::new("compliance", p(0, 0), p(0, 0)),
         ];
         let r = evaluate(&spec(), &d).unwrap();
-        assert_eq!(r.verdict, Verdict::KeepCollecting);
+        assert_eq!(r.verdict, GateVerdict::KeepCollecting);
         for m in &r.metrics {
             for v in [m.control, m.candidate, m.difference, m.lower, m.upper] {
                 assert!(v.is_finite(), "{m:#?}");

@@ -4,8 +4,8 @@
 //!
 //! The host computes each metric per arm from the audit log as a [`Sample`]
 //! and calls [`evaluate`] with a [`GateSpec`] as often as it likes (after
-//! every batch of outcomes): the answer is [`Verdict::Pass`],
-//! [`Verdict::Fail`] or [`Verdict::KeepCollecting`], with per-metric
+//! every batch of outcomes): the answer is [`GateVerdict::Pass`],
+//! [`GateVerdict::Fail`] or [`GateVerdict::KeepCollecting`], with per-metric
 //! estimates, always-valid intervals and one-line reasons.
 //!
 //! ```
@@ -30,7 +30,7 @@
 //!     Observation::new("compliance", p(8000, 8000), p(8000, 8000)),
 //! ];
 //! let report = evaluate(&spec, &data)?;
-//! assert_eq!(report.verdict, Verdict::Pass);
+//! assert_eq!(report.verdict, GateVerdict::Pass);
 //! assert_eq!(report.alpha_per_test, 0.025);
 //! # Ok::<(), GateError>(())
 //! ```
@@ -50,13 +50,13 @@
 //!   lower bound of `d` exceeds `tolerance`; one where higher is better fails
 //!   when the upper bound of `d` is below `−tolerance`. It passes when the
 //!   other bound rules harm out; otherwise it is inconclusive, which does not
-//!   block a pass. Any guardrail fail makes the verdict [`Verdict::Fail`]:
+//!   block a pass. Any guardrail fail makes the verdict [`GateVerdict::Fail`]:
 //!   the host rolls back.
 //! * **Compliance** ([`ComplianceGate`]): a hard gate with no error budget.
 //!   Any violation (`trials − successes > 0`) in the candidate fails; the
 //!   report gives the exact one-sided upper bound on the violation rate
 //!   ([`violation_upper_bound`]). No checks at all is inconclusive.
-//! * **Verdict**: fail if any metric fails; pass if the KPI passes (which
+//! * **GateVerdict**: fail if any metric fails; pass if the KPI passes (which
 //!   needs `min_sample_per_arm` units in each arm) and compliance passes;
 //!   otherwise keep collecting.
 //!
@@ -118,6 +118,8 @@ mod spec;
 mod special;
 
 pub use bounds::{SRM_THRESHOLD, Srm, sample_ratio_mismatch, violation_upper_bound};
-pub use gate::{GateError, GateReport, MetricReport, MetricStatus, Role, Verdict, evaluate};
+pub use gate::{
+    GateError, GateReport, GateVerdict, MetricReport, MetricRole, MetricStatus, evaluate,
+};
 pub use sample::{Observation, Sample};
 pub use spec::{Better, ComplianceGate, GateSpec, Guardrail, KpiGate, SPEC_VERSION};

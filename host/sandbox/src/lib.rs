@@ -26,8 +26,10 @@ macro_rules! wit_version {
 }
 
 mod cache;
+mod checks;
 mod error;
 mod evidence;
+mod guest;
 mod imports;
 mod limits;
 mod model;
@@ -38,10 +40,8 @@ mod wasi;
 pub use cache::wasmtime_version;
 pub use error::{EngineError, GuestError, LoadError};
 pub use evidence::{Dataset, DatasetError, MAX_RECORDS_PER_QUERY};
+pub use guest::{Describe, Guest, Kind, Metered, Metering, config_bytes};
 pub use imports::{Answers, Divergence, HOST_INTERFACE, HostCall, MAX_LOG_LINE, World};
 pub use limits::{LimitError, Limits};
 pub use model::*;
-pub use sandbox::{
-    Describe, EngineOptions, Guest, Kind, Metered, Metering, PolicySession, Sandbox, WIT_VERSION,
-    config_bytes,
-};
+pub use sandbox::{EngineOptions, PolicySession, Sandbox, WIT_VERSION};

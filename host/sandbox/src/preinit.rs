@@ -9,9 +9,10 @@
 //! of [`Sandbox::load`](crate::Sandbox::load). A component keeps its
 //! identity (the blake3 of its own bytes); only the compiled code differs.
 
+use crate::checks::classify;
 use crate::imports::{Answers, HostState, World};
 use crate::limits::Limits;
-use crate::sandbox::{Sandbox, classify};
+use crate::sandbox::Sandbox;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;

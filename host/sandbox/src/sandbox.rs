@@ -6,19 +6,20 @@
 //! in a fresh store (or a reused one, see [`PolicySession`]).
 
 use crate::cache::{self, Cache};
+use crate::checks::{check_header, classify};
 use crate::error::{EngineError, GuestError, LoadError};
-use crate::imports::{self, Answers, HostCall, HostState, World};
+use crate::guest::*;
+use crate::imports::{self, Answers, HostState, World};
 use crate::limits::{LimitError, Limits};
 use crate::model::{Action, PackInfo, RunContext, SkillError, SkillInfo, Verdict};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
-    Component, ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower,
+    Component, ComponentExportIndex, ComponentNamedList, Instance, Lift, Linker, Lower,
 };
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
@@ -61,155 +62,6 @@ impl Default for EngineOptions {
             preinitialize: false,
         }
     }
-}
-
-/// Which world a component implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Exports `gatehouse:agent/skill`.
-    Skill,
-    /// Exports `gatehouse:agent/policy`.
-    Policy,
-}
-
-impl Kind {
-    fn noun(self) -> &'static str {
-        match self {
-            Self::Skill => "skill (world `skill-world`)",
-            Self::Policy => "policy pack (world `policy-world`)",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Skill => "skill",
-            Self::Policy => "policy",
-        })
-    }
-}
-
-/// What a component says about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Describe {
-    /// A skill.
-    Skill(SkillInfo),
-    /// A policy pack.
-    Policy(PackInfo),
-}
-
-/// Metering of one guest call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub struct Metering {
-    /// Fuel consumed.
-    pub fuel_used: u64,
-    /// The most linear memory the instance held, in bytes.
-    pub peak_memory_bytes: u64,
-    /// Wall-clock time of the call including instantiation, in microseconds.
-    pub duration_us: u64,
-    /// Every host import call and its answer, in order.
-    pub host_calls: Vec<HostCall>,
-}
-
-/// The result of one guest call and what it cost.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Metered<T> {
-    /// The guest's answer, or why there is none.
-    pub result: Result<T, GuestError>,
-    /// What the call used.
-    pub metering: Metering,
-}
-
-/// A loaded component: its identity, its world and its compiled code.
-#[derive(Clone)]
-pub struct Guest {
-    /// blake3 of the component's bytes.
-    pub hash: blake3::Hash,
-    /// Size of the component in bytes.
-    pub size: usize,
-    /// A display name (file name or hash).
-    pub name: String,
-    /// Its world.
-    pub kind: Kind,
-    /// The gatehouse interface it exports, as named in the component
-    /// (e.g. `gatehouse:agent/policy@0.1.0`).
-    pub export: String,
-    /// Its imports, as named in the component.
-    pub imports: Vec<String>,
-    /// Its own description (from `describe`).
-    pub describe: Describe,
-    /// Whether the compiled code came from the cache.
-    pub from_cache: bool,
-    /// Time to compile or load from cache, in microseconds.
-    pub load_us: u64,
-    config: Arc<BTreeMap<String, String>>,
-    bytes: Arc<[u8]>,
-    pre: InstancePre<HostState>,
-    describe_fn: ComponentExportIndex,
-    main_fn: ComponentExportIndex,
-}
-
-impl std::fmt::Debug for Guest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guest")
-            .field("name", &self.name)
-            .field("hash", &self.hash.to_hex())
-            .field("kind", &self.kind)
-            .finish()
-    }
-}
-
-impl Guest {
-    /// Configuration values served to the guest through `host.config`.
-    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
-        self.config = Arc::new(config);
-        self
-    }
-
-    /// The component's bytes (their blake3 is [`Guest::hash`]).
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// The configuration as a content-addressed blob (canonical JSON: keys
-    /// sorted), or `None` when there is none.
-    pub fn config_blob(&self) -> Option<Vec<u8>> {
-        config_bytes(&self.config)
-    }
-
-    /// The configuration served to the guest.
-    pub fn config(&self) -> &BTreeMap<String, String> {
-        &self.config
-    }
-
-    /// The pack's own description, if a policy.
-    pub fn pack_info(&self) -> Option<&PackInfo> {
-        match &self.describe {
-            Describe::Policy(p) => Some(p),
-            Describe::Skill(_) => None,
-        }
-    }
-
-    /// The guest's name as it describes itself.
-    pub fn own_name(&self) -> &str {
-        match &self.describe {
-            Describe::Policy(p) => &p.name,
-            Describe::Skill(s) => &s.name,
-        }
-    }
-}
-
-/// The canonical bytes of a configuration (its JSON, keys in order), as
-/// runs record and hash it; `None` for an empty one.
-pub fn config_bytes(config: &BTreeMap<String, String>) -> Option<Vec<u8>> {
-    if config.is_empty() {
-        return None;
-    }
-    serde_json::to_vec(config).ok()
 }
 
 /// Runs components. Cheap to share across threads (`&Sandbox` is enough).
@@ -798,147 +650,5 @@ fn first_line(e: &wasmtime::Error) -> String {
         "unknown error".to_string()
     } else {
         parts.join(": ")
-    }
-}
-
-fn check_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        let reason = if bytes.is_empty() {
-            "the file is empty".to_string()
-        } else if bytes.len() < 8 && b"\0asm".starts_with(&bytes[..bytes.len().min(4)]) {
-            format!("truncated after {} bytes", bytes.len())
-        } else {
-            "no wasm magic number at offset 0".to_string()
-        };
-        return Err(LoadError::NotWasm {
-            name: name.to_string(),
-            reason,
-        });
-    }
-    match &bytes[4..8] {
-        [0x01, 0x00, 0x00, 0x00] => Err(LoadError::CoreModule {
-            name: name.to_string(),
-        }),
-        [_, _, 0x01, 0x00] => Ok(()),
-        other => Err(LoadError::NotWasm {
-            name: name.to_string(),
-            reason: format!("unknown wasm version/layer {other:02x?}"),
-        }),
-    }
-}
-
-/// Which world a compiled component implements; its imports are checked.
-pub(crate) fn classify(
-    engine: &Engine,
-    component: &Component,
-    name: &str,
-) -> Result<(Kind, String, Vec<String>), LoadError> {
-    let ty = component.component_type();
-    let mut imports = Vec::new();
-    for (import, item) in ty.imports(engine) {
-        imports.push(import.to_string());
-        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
-            return Err(LoadError::UnsupportedImport {
-                name: name.to_string(),
-                import: import.to_string(),
-            });
-        }
-        match split_versioned(import) {
-            Some(("gatehouse:agent/host" | "gatehouse:agent/types", version)) => {
-                check_version(name, import, version)?
-            }
-            Some((interface, Some(version))) if version.starts_with("0.2.") => {
-                check_wasi(engine, name, import, interface, &item.ty)?
-            }
-            _ => {
-                return Err(LoadError::UnsupportedImport {
-                    name: name.to_string(),
-                    import: import.to_string(),
-                });
-            }
-        }
-    }
-    let mut found = None;
-    let mut exports = Vec::new();
-    for (export, _) in ty.exports(engine) {
-        exports.push(export.to_string());
-        let kind = match split_versioned(export) {
-            Some(("gatehouse:agent/skill", v)) => Some((Kind::Skill, v)),
-            Some(("gatehouse:agent/policy", v)) => Some((Kind::Policy, v)),
-            _ => None,
-        };
-        if let Some((kind, version)) = kind {
-            check_version(name, export, version)?;
-            if found.is_some() {
-                return Err(LoadError::Contract {
-                    name: name.to_string(),
-                    reason: "exports both a skill and a policy".to_string(),
-                });
-            }
-            found = Some((kind, export.to_string()));
-        }
-    }
-    match found {
-        Some((kind, export)) => Ok((kind, export, imports)),
-        None => Err(LoadError::NoGatehouseExport {
-            name: name.to_string(),
-            exports: if exports.is_empty() {
-                "none".to_string()
-            } else {
-                exports.join(", ")
-            },
-        }),
-    }
-}
-
-/// A WASI 0.2 import is admitted when gatehouse's virtual WASI serves the
-/// interface and every function the component takes from it.
-fn check_wasi(
-    engine: &Engine,
-    name: &str,
-    import: &str,
-    interface: &str,
-    item: &ComponentItem,
-) -> Result<(), LoadError> {
-    let unsupported = |what: String| LoadError::UnsupportedImport {
-        name: name.to_string(),
-        import: what,
-    };
-    let served = crate::wasi::served(interface).ok_or_else(|| unsupported(import.to_string()))?;
-    if let ComponentItem::ComponentInstance(instance) = item {
-        for (func, ty) in instance.exports(engine) {
-            if matches!(ty.ty, ComponentItem::ComponentFunc(_)) && !served.contains(&func) {
-                return Err(unsupported(format!("{import}#{func}")));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn split_versioned(name: &str) -> Option<(&str, Option<&str>)> {
-    match name.split_once('@') {
-        Some((base, version)) => Some((base, Some(version))),
-        None => Some((name, None)),
-    }
-}
-
-/// Semver compatibility with [`WIT_VERSION`]: same major, and for 0.x the
-/// same minor.
-fn check_version(name: &str, interface: &str, version: Option<&str>) -> Result<(), LoadError> {
-    let incompatible = || LoadError::IncompatibleVersion {
-        name: name.to_string(),
-        interface: interface.to_string(),
-        supported: WIT_VERSION.to_string(),
-    };
-    let version = version.ok_or_else(incompatible)?;
-    let parse = |v: &str| -> Option<(u64, u64)> {
-        let mut parts = v.split(['.', '-', '+']);
-        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-    };
-    let (ours, theirs) = (parse(WIT_VERSION), parse(version));
-    match (ours, theirs) {
-        (Some((0, a)), Some((0, b))) if a == b => Ok(()),
-        (Some((m, _)), Some((n, _))) if m == n && m > 0 => Ok(()),
-        _ => Err(incompatible()),
     }
 }

@@ -435,7 +435,14 @@ pub fn run(opts: &Options, out: &mut dyn Write, progress: &mut dyn Write) -> Res
     };
     let report = sim
         .runner
-        .run(&log, &reflect_guest, &reflect_ctx, figures, sim.now())?;
+        .run(
+            &log,
+            &reflect_guest,
+            &reflect_ctx,
+            Arc::new(figures),
+            sim.now(),
+        )?
+        .report;
     let proposed = report
         .decisions
         .iter()
@@ -632,7 +639,7 @@ pub fn run(opts: &Options, out: &mut dyn Write, progress: &mut dyn Write) -> Res
         "email-outreach",
         Some(Kind::Skill),
     )?;
-    let crm = Dataset::load(&root.join("examples/data/crm.json"))?;
+    let crm = Arc::new(Dataset::load(&root.join("examples/data/crm.json"))?);
     let blast_ctx = |n: u32| RunContext {
         run_id: format!("blast-{n}"),
         agent: "outreach-blast".into(),
@@ -644,7 +651,8 @@ pub fn run(opts: &Options, out: &mut dyn Write, progress: &mut dyn Write) -> Res
     };
     let report = sim
         .runner
-        .run(&log, &blast_guest, &blast_ctx(1), crm.clone(), sim.now())?;
+        .run(&log, &blast_guest, &blast_ctx(1), crm.clone(), sim.now())?
+        .report;
     let denied = report
         .decisions
         .iter()
@@ -671,7 +679,8 @@ pub fn run(opts: &Options, out: &mut dyn Write, progress: &mut dyn Write) -> Res
     }
     let report = sim
         .runner
-        .run(&log, &blast_guest, &blast_ctx(2), crm, sim.now() + 60_000)?;
+        .run(&log, &blast_guest, &blast_ctx(2), crm, sim.now() + 60_000)?
+        .report;
     let stopped = report
         .decisions
         .iter()

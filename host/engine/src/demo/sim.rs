@@ -83,7 +83,8 @@ impl Sim<'_> {
             let (data, ctx) = self.batch(leads, segment, "base");
             let report = self
                 .runner
-                .run(self.log, skill, &ctx, data.clone(), self.now())?;
+                .run(self.log, skill, &ctx, Arc::new(data.clone()), self.now())?
+                .report;
             self.answer(&report, &data)?;
         }
         Ok(())

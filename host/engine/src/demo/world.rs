@@ -105,7 +105,7 @@ pub(super) fn respond(
     contact: &Evidence,
     body: &str,
     action: &str,
-) -> Vec<crate::audit::Outcome> {
+) -> Vec<crate::audit::ActionOutcome> {
     let segment = contact.get("segment").unwrap_or("smb");
     let (base, deal) = match segment {
         "enterprise" => (0.08, 60_000.0),
@@ -117,7 +117,7 @@ pub(super) fn respond(
         .is_some_and(|a| body.contains(a));
     let p_meeting = base * if personal { ACTIVITY_EFFECT } else { 1.0 };
     let mut out = Vec::new();
-    let outcome = |kind: &str, value: serde_json::Value| crate::audit::Outcome {
+    let outcome = |kind: &str, value: serde_json::Value| crate::audit::ActionOutcome {
         action: action.to_string(),
         kind: kind.to_string(),
         value,

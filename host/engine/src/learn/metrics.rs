@@ -19,7 +19,7 @@
 //! Times are the runs' own clocks (`context.now`), so a simulated or
 //! replayed history gives the same figures as a live one.
 
-use crate::audit::{OUTCOME, Outcome, RUN, parse_record};
+use crate::audit::{ActionOutcome, OUTCOME, RUN, parse_record};
 use crate::pipeline::{ComponentRef, Outcome as Decided};
 use gatehouse_gates::Sample;
 use gatehouse_gates::scorecard::MetricValue;
@@ -141,9 +141,9 @@ fn number(v: &serde_json::Value) -> f64 {
 /// `[from_ms, to_ms)`, with their outcomes joined.
 pub fn steps(entries: &[Entry], from_ms: i64, to_ms: i64) -> Result<Vec<Step>, MetricsError> {
     // Outcomes first: (run, action) → outcomes.
-    let mut outcomes: HashMap<(String, String), Vec<Outcome>> = HashMap::new();
+    let mut outcomes: HashMap<(String, String), Vec<ActionOutcome>> = HashMap::new();
     for e in entries.iter().filter(|e| e.kind == OUTCOME) {
-        let outcome: Outcome =
+        let outcome: ActionOutcome =
             serde_json::from_value(e.body.clone()).map_err(|err| MetricsError::BadOutcome {
                 seq: e.seq,
                 reason: err.to_string(),

@@ -62,6 +62,17 @@ pub struct Batch {
     pub runs: Vec<(ArmName, RunReport)>,
 }
 
+/// A judged and recorded run.
+#[derive(Debug)]
+pub struct Judged {
+    /// What the pipeline decided.
+    pub report: RunReport,
+    /// The audit entry recording it.
+    pub receipt: gatehouse_store::Receipt,
+    /// The kill the circuit breaker set after the run, if it tripped.
+    pub killed: Option<gatehouse_store::KillRecord>,
+}
+
 /// What a batch runs with: the sandbox, the packs, governance, limits.
 pub struct Runner<'a> {
     /// The sandbox.
@@ -134,23 +145,24 @@ impl Runner<'_> {
                 name: metrics::ARM_PARAM.into(),
                 value: arm.as_str().into(),
             });
-            let report = self.run(log, skill, &ctx, share, at_ms)?;
-            runs.push((arm, report));
+            let judged = self.run(log, skill, &ctx, Arc::new(share), at_ms)?;
+            runs.push((arm, judged.report));
         }
         Ok(Batch { assigned, runs })
     }
 
-    /// Run a skill with every pack (and governance) on `dataset`, and
-    /// record the run.
+    /// Run a skill with every pack (and governance) on `dataset`, record
+    /// the run, and trip the circuit breaker if the governance rules say
+    /// so: the one way a governed run is put together.
     pub fn run(
         &self,
         log: &AuditLog,
         skill: &Guest,
         ctx: &RunContext,
-        dataset: Dataset,
+        dataset: Arc<Dataset>,
         at_ms: i64,
-    ) -> Result<RunReport, LearnError> {
-        let mut env = Live::new(ctx, Arc::new(dataset), self.senders.clone());
+    ) -> Result<Judged, LearnError> {
+        let mut env = Live::new(ctx, dataset, self.senders.clone());
         if let Some((config, _)) = self.governance {
             env = env.governed(crate::govern::Governor::new(
                 log.store().clone(),
@@ -160,7 +172,7 @@ impl Runner<'_> {
         }
         let report = pipeline::run(self.sandbox, skill, self.packs, ctx, &env, self.limits);
         let components: Vec<&Guest> = std::iter::once(skill).chain(self.packs).collect();
-        crate::audit::record_report(
+        let receipt = crate::audit::record_report(
             log,
             &report,
             self.limits,
@@ -168,10 +180,15 @@ impl Runner<'_> {
             self.governance.map(|(_, b)| b),
             at_ms,
         )?;
-        if let Some((config, _)) = self.governance {
-            crate::govern::trip_breaker(log, config, &report, at_ms)
-                .map_err(|e| LearnError::Invalid(format!("circuit breaker: {e}")))?;
-        }
-        Ok(report)
+        let killed = match self.governance {
+            Some((config, _)) => crate::govern::trip_breaker(log, config, &report, at_ms)
+                .map_err(|e| LearnError::Invalid(format!("circuit breaker: {e}")))?,
+            None => None,
+        };
+        Ok(Judged {
+            report,
+            receipt,
+            killed,
+        })
     }
 }

@@ -15,7 +15,7 @@
 
 use super::LearnError;
 use super::metrics::{self, Step};
-use gatehouse_gates::{GateReport, GateSpec, Verdict};
+use gatehouse_gates::{GateReport, GateSpec, GateVerdict};
 use gatehouse_sandbox::{Guest, Kind, Sandbox};
 use gatehouse_store::{AuditLog, Change, ChannelMove, Entry, Hash, NewEntry, Scope, Store};
 use serde::{Deserialize, Serialize};
@@ -663,7 +663,7 @@ impl Pilot {
         if self.status != Status::Running {
             return Next::KeepCollecting;
         }
-        if report.verdict == Verdict::Fail {
+        if report.verdict == GateVerdict::Fail {
             return Next::Rollback {
                 reason: format!("gates failed: {}", report.reasons.join("; ")),
             };
@@ -681,7 +681,7 @@ impl Pilot {
         let last = self.step + 1 >= self.spec.ramp.len();
         let healthy = health.iter().all(|h| h.ok);
         match (report.verdict, minimums && healthy, last) {
-            (Verdict::Pass, true, true) => Next::Promote,
+            (GateVerdict::Pass, true, true) => Next::Promote,
             (_, true, false) => Next::Ramp {
                 percent: self.spec.ramp[self.step + 1],
             },

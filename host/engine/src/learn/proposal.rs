@@ -6,6 +6,7 @@
 
 use super::LearnError;
 use super::pilot::Pinned;
+use crate::ops::{Approvable, approvals_needed};
 use gatehouse_store::{ApprovalId, ApprovalRequest, AuditLog, Entry, NewEntry, Risk};
 use serde::{Deserialize, Serialize};
 
@@ -102,15 +103,6 @@ pub struct ProposalEntry {
     pub event: ProposalEvent,
 }
 
-/// Approvers a risk level needs.
-pub fn approvals_needed(risk: Risk) -> u8 {
-    match risk {
-        Risk::Low => 0,
-        Risk::Medium | Risk::High => 1,
-        Risk::Critical => 2,
-    }
-}
-
 fn append(log: &AuditLog, entry: &ProposalEntry) -> Result<(), LearnError> {
     let body = serde_json::to_value(entry).map_err(|e| LearnError::Invalid(e.to_string()))?;
     log.append(&[NewEntry {
@@ -143,7 +135,7 @@ pub fn propose(
     hasher.update(&content);
     hasher.update(&at_ms.to_le_bytes());
     proposal.id = format!("prop-{}", &hasher.finalize().to_hex()[..12]);
-    let needed = approvals_needed(proposal.risk);
+    let needed = approvals_needed(Approvable::Proposal, proposal.risk);
     let approval = if needed == 0 {
         None
     } else {

@@ -1,11 +1,12 @@
 //! Runs: act, validate, run (governed), outcomes, replay and backtest.
 
 use super::{Error, Gatehouse, Operation, Sources};
-use crate::audit::{self as trail, Outcome};
-use crate::pipeline::{self, CallSite, Environment, RunReport};
+use crate::audit::{self as trail, ActionOutcome};
+pub use crate::learn::Judged;
+use crate::pipeline::{self, CallSite, Environment};
 use crate::replay::{Backtest, ReplayOutcome, RunRecord};
 use crate::{Action, Dataset, Guest, Kind, Limits, Metered, RunContext, Sandbox, Senders};
-use gatehouse_store::{KillRecord, Lock, Receipt, Scope};
+use gatehouse_store::{Lock, Receipt, Scope};
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
@@ -26,17 +27,6 @@ pub struct Inputs<'a> {
     pub senders: Arc<Senders>,
     /// Limits of every guest call.
     pub limits: &'a Limits,
-}
-
-/// A judged and recorded run.
-#[derive(Debug)]
-pub struct Judged {
-    /// What the pipeline decided.
-    pub report: RunReport,
-    /// The audit entry recording it.
-    pub receipt: Receipt,
-    /// The kill the circuit breaker set after the run, if it tripped.
-    pub killed: Option<KillRecord>,
 }
 
 /// What a skill proposed, metered.
@@ -195,42 +185,23 @@ impl Gatehouse {
         let dataset = inputs.dataset.clone().ok_or_else(|| {
             Error::Invalid("a run needs a dataset for the skill to retrieve from".into())
         })?;
-        let mut env = pipeline::Live::new(ctx, dataset, inputs.senders.clone());
         let governance = inputs
             .governance
             .map(|spec| governance(&sources, spec))
             .transpose()?;
-        if let Some((config, _)) = &governance {
-            env = env.governed(crate::govern::Governor::new(
-                self.store.clone(),
-                config.clone(),
-                &who,
-            ));
-        }
-        let report = pipeline::run(sandbox, &skill, &packs, ctx, &env, inputs.limits);
-        let components: Vec<&Guest> = std::iter::once(&skill).chain(&packs).collect();
-        let now = self.now()?;
-        let receipt = trail::record_report(
-            &self.log,
-            &report,
-            inputs.limits,
-            &components,
-            governance.as_ref().map(|(_, b)| b.as_slice()),
-            now,
-        )?;
-        let killed = match &governance {
-            Some((config, _)) => crate::govern::trip_breaker(&self.log, config, &report, now)?,
-            None => None,
+        let runner = crate::learn::Runner {
+            sandbox,
+            packs: &packs,
+            governance: governance.as_ref().map(|(c, b)| (c, b.as_slice())),
+            limits: inputs.limits,
+            actor: &who,
+            senders: &inputs.senders,
         };
-        Ok(Judged {
-            report,
-            receipt,
-            killed,
-        })
+        Ok(runner.run(&self.log, &skill, ctx, dataset, self.now()?)?)
     }
 
     /// Record what happened after an action, joined to it by id.
-    pub fn record_outcome(&self, outcome: &Outcome) -> Result<Receipt, Error> {
+    pub fn record_outcome(&self, outcome: &ActionOutcome) -> Result<Receipt, Error> {
         self.authorize(Operation::RecordOutcome)?;
         Ok(trail::record_outcome(&self.log, outcome, self.now()?)?)
     }

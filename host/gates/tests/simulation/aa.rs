@@ -1,7 +1,7 @@
 //! A/A: control and candidate are the same version. Every decision is an
 //! error; the gate is checked after every batch for up to 100 batches.
 
-use gatehouse_gates::Verdict;
+use gatehouse_gates::GateVerdict;
 
 use crate::pilot::{Arm, Pilot, share, simulate, spec};
 
@@ -28,8 +28,8 @@ fn aa_pilot() -> Pilot {
 fn aa_false_pass_rate_stays_within_alpha_under_continuous_monitoring() {
     let spec = spec(1_000);
     let endings = simulate(0xA11CE, PILOTS, &spec, &aa_pilot());
-    let false_pass = share(&endings, Verdict::Pass);
-    let false_fail = share(&endings, Verdict::Fail);
+    let false_pass = share(&endings, GateVerdict::Pass);
+    let false_fail = share(&endings, GateVerdict::Fail);
     println!(
         "A/A, {PILOTS} pilots, 100 looks each, alpha {} ({} per test): false pass {:.4}, false rollback {:.4}",
         spec.alpha,
@@ -54,8 +54,8 @@ fn aa_false_pass_rate_with_the_whole_budget_on_the_kpi() {
     let mut spec = spec(1_000);
     spec.guardrails.clear();
     let endings = simulate(0xB0B, PILOTS, &spec, &aa_pilot());
-    let false_pass = share(&endings, Verdict::Pass);
-    let false_fail = share(&endings, Verdict::Fail);
+    let false_pass = share(&endings, GateVerdict::Pass);
+    let false_fail = share(&endings, GateVerdict::Fail);
     println!(
         "A/A, KPI only, {PILOTS} pilots, 100 looks each, alpha {}: false pass {:.4}, KPI-worse rollback {:.4}",
         spec.alpha, false_pass, false_fail

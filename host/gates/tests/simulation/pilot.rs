@@ -4,7 +4,8 @@
 //! evaluated after every batch and the pilot stops at the first pass or fail.
 
 use gatehouse_gates::{
-    Better, ComplianceGate, GateSpec, Guardrail, KpiGate, Observation, Sample, Verdict, evaluate,
+    Better, ComplianceGate, GateSpec, GateVerdict, Guardrail, KpiGate, Observation, Sample,
+    evaluate,
 };
 
 use gatehouse_gates::rng::Rng;
@@ -54,7 +55,7 @@ pub struct Pilot {
 
 /// How a pilot ended: the verdict, and after how many batches (1-based).
 pub struct Ending {
-    pub verdict: Verdict,
+    pub verdict: GateVerdict,
     pub batches: usize,
 }
 
@@ -101,7 +102,7 @@ impl Pilot {
                 ),
             ];
             let report = evaluate(spec, &data).expect("the spec and data are valid");
-            if report.verdict != Verdict::KeepCollecting {
+            if report.verdict != GateVerdict::KeepCollecting {
                 return Ending {
                     verdict: report.verdict,
                     batches: batch,
@@ -109,7 +110,7 @@ impl Pilot {
             }
         }
         Ending {
-            verdict: Verdict::KeepCollecting,
+            verdict: GateVerdict::KeepCollecting,
             batches: self.max_batches,
         }
     }
@@ -121,6 +122,6 @@ pub fn simulate(seed: u64, runs: usize, spec: &GateSpec, pilot: &Pilot) -> Vec<E
     (0..runs).map(|_| pilot.run(spec, &mut rng)).collect()
 }
 
-pub fn share(endings: &[Ending], verdict: Verdict) -> f64 {
+pub fn share(endings: &[Ending], verdict: GateVerdict) -> f64 {
     endings.iter().filter(|e| e.verdict == verdict).count() as f64 / endings.len() as f64
 }

@@ -9,7 +9,7 @@
 //! always-valid gate may be checked at every batch, and most pilots pass
 //! well before the horizon (the median pass is printed).
 
-use gatehouse_gates::Verdict;
+use gatehouse_gates::GateVerdict;
 
 use crate::pilot::{Arm, Pilot, share, simulate, spec};
 
@@ -33,11 +33,11 @@ fn a_true_twenty_percent_lift_passes_with_at_least_eighty_percent_power() {
         max_batches: (HORIZON_PER_ARM / BATCH) as usize,
     };
     let endings = simulate(0x9011, PILOTS, &spec, &pilot);
-    let power = share(&endings, Verdict::Pass);
-    let rolled_back = share(&endings, Verdict::Fail);
+    let power = share(&endings, GateVerdict::Pass);
+    let rolled_back = share(&endings, GateVerdict::Fail);
     let mut passed_at: Vec<u64> = endings
         .iter()
-        .filter(|e| e.verdict == Verdict::Pass)
+        .filter(|e| e.verdict == GateVerdict::Pass)
         .map(|e| e.batches as u64 * BATCH)
         .collect();
     passed_at.sort_unstable();

@@ -6,7 +6,7 @@
 //! 95% of pilots. The sequential tests start deciding at batch 4, when the
 //! minimum sample is reached.
 
-use gatehouse_gates::{MetricStatus, Verdict};
+use gatehouse_gates::{GateVerdict, MetricStatus};
 
 use crate::pilot::{Arm, ESCALATIONS, Pilot, simulate, spec};
 
@@ -32,13 +32,13 @@ fn doubled_escalations_roll_back_within_six_batches() {
     let endings = simulate(0x5AFE, PILOTS, &spec, &pilot);
     let in_time = endings
         .iter()
-        .filter(|e| e.verdict == Verdict::Fail && e.batches <= WITHIN_BATCHES)
+        .filter(|e| e.verdict == GateVerdict::Fail && e.batches <= WITHIN_BATCHES)
         .count() as f64
         / PILOTS as f64;
-    let never_passed = endings.iter().all(|e| e.verdict != Verdict::Pass);
+    let never_passed = endings.iter().all(|e| e.verdict != GateVerdict::Pass);
     let mut fails: Vec<usize> = endings
         .iter()
-        .filter(|e| e.verdict == Verdict::Fail)
+        .filter(|e| e.verdict == GateVerdict::Fail)
         .map(|e| e.batches)
         .collect();
     fails.sort_unstable();
@@ -64,7 +64,7 @@ fn the_rollback_names_the_guardrail() {
         Observation::new(crate::pilot::COMPLIANCE, p(1500, 1500), p(1500, 1500)),
     ];
     let report = evaluate(&spec(1_000), &data).unwrap();
-    assert_eq!(report.verdict, Verdict::Fail);
+    assert_eq!(report.verdict, GateVerdict::Fail);
     let failing: Vec<_> = report
         .metrics
         .iter()
