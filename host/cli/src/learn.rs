@@ -9,9 +9,7 @@ use gatehouse::Clock;
 use gatehouse::learn::pilot::{self, Next, Status};
 use gatehouse::learn::proposal::{Predicted, ProposalEvent, Target};
 use gatehouse::learn::scorecard;
-use gatehouse::ops::{
-    PilotBatch, PilotStart, ScorecardQuery, read_gate,
-};
+use gatehouse::ops::{PilotBatch, PilotStart, ScorecardQuery, read_gate};
 use gatehouse_store::{Risk, Scope};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
