@@ -273,6 +273,32 @@ fn an_auditor_verifies_shows_replays_and_exports() {
         text(&verify.stdout)
     );
 
+    // What happened to one action: the run that decided it and its outcome.
+    let query = gatehouse(
+        data.path(),
+        &["audit", "query", "--action", "run-0001/c-003", "--json"],
+    );
+    assert!(query.status.success(), "{}", text(&query.stderr));
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&query.stdout).unwrap();
+    let kinds: Vec<&str> = found.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["run", "outcome"]);
+    let outcomes = gatehouse(
+        data.path(),
+        &[
+            "audit",
+            "query",
+            "--kind",
+            "outcome",
+            "--agent",
+            "outreach-eu",
+        ],
+    );
+    assert!(
+        text(&outcomes.stdout).ends_with("0 entries\n"),
+        "outcomes carry no agent of their own: {}",
+        text(&outcomes.stdout)
+    );
+
     let show = gatehouse(data.path(), &["audit", "show", "run-0001"]);
     assert!(show.status.success());
     let shown = text(&show.stdout);

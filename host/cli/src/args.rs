@@ -250,6 +250,33 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Find entries by run, action, agent, kind and time (indexed).
+    Query {
+        /// Entries of this run.
+        #[arg(long)]
+        run: Option<String>,
+        /// Entries concerning this action: its run and its outcomes.
+        #[arg(long)]
+        action: Option<String>,
+        /// Entries of this agent: its runs, kills and revivals.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Entries of this kind (run, outcome, kill, channel-move, ...); repeatable.
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Entries at or after this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<i64>,
+        /// Entries before this time (ms since the epoch, or YYYY-MM-DD).
+        #[arg(long, value_parser = parse_since)]
+        until: Option<i64>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Export entries as JSON Lines or OTLP JSON (OpenTelemetry GenAI conventions).
     Export {
         /// Output format.

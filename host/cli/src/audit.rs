@@ -4,6 +4,7 @@ use crate::args::{AuditCommand, EXIT_FAIL_ON, ExportFormat, default_cache_dir};
 use crate::auth;
 use crate::print::{guest_label, print_json, print_report};
 use anyhow::{Result, bail};
+use gatehouse_store::Query;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -60,6 +61,43 @@ pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<Ex
                 } else {
                     println!("  {}", e.body);
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Query {
+            run,
+            action,
+            agent,
+            kinds,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let entries = gh.query(&Query {
+                run_id: run,
+                action_id: action,
+                agent,
+                kinds,
+                from_ms: since,
+                until_ms: until,
+                after_seq: 0,
+                limit,
+            })?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                for e in &entries {
+                    println!(
+                        "entry {}  {}  at {} ms  run {}  hash {}",
+                        e.seq,
+                        e.kind,
+                        e.at_ms,
+                        e.run_id.as_deref().unwrap_or("-"),
+                        &e.hash[..16]
+                    );
+                }
+                println!("{} entries", entries.len());
             }
             Ok(ExitCode::SUCCESS)
         }

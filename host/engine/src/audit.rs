@@ -246,25 +246,16 @@ pub fn record_outcome(
         .ok_or_else(|| TrailError::NoSuchAction(outcome.action.clone()))
 }
 
-/// The run whose decisions include `action_id` (the newest such run).
+/// The run whose decisions include `action_id` (the newest such run): an
+/// indexed lookup, not a scan of the log.
 fn run_of_action(log: &AuditLog, action_id: &str) -> Result<String, TrailError> {
-    for entry in log
-        .entries(0, None)?
-        .into_iter()
-        .rev()
-        .filter(|e| e.kind == RUN)
-    {
-        let record = parse_record(&entry)?;
-        if record
-            .report
-            .decisions
-            .iter()
-            .any(|d| d.action.id == action_id)
-        {
-            return Ok(record.report.context.run_id);
-        }
-    }
-    Err(TrailError::NoSuchAction(action_id.to_string()))
+    let runs = log.query(&gatehouse_store::Query {
+        action_id: Some(action_id.to_string()),
+        ..gatehouse_store::Query::kind(RUN)
+    })?;
+    runs.last()
+        .and_then(|e| e.run_id.clone())
+        .ok_or_else(|| TrailError::NoSuchAction(action_id.to_string()))
 }
 
 /// Export entries as OTLP JSON (`ExportTraceServiceRequest`), following

@@ -34,6 +34,7 @@ pub(crate) static SCHEMA: Schema = Schema {
             PRIMARY KEY (hash, holder)
         );
     "#],
+    backfill: None,
 };
 
 /// A blake3 digest: the name of a blob. Displays and serialises as 64

@@ -48,6 +48,7 @@ pub(crate) static SCHEMA: Schema = Schema {
             PRIMARY KEY (channel, name, scope_agent, scope_partition)
         );
     "#],
+    backfill: None,
 };
 
 /// "Any agent" or "any partition".

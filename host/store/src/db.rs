@@ -70,7 +70,14 @@ pub struct Store {
 pub(crate) struct Schema {
     pub(crate) module: &'static str,
     pub(crate) migrations: &'static [&'static str],
+    /// Run after the migrations, in the same transaction, with the version
+    /// the module was at before (0 for a new database): fills what a
+    /// migration adds from the rows already there.
+    pub(crate) backfill: Option<Backfill>,
 }
+
+/// A module's backfill step (see [`Schema::backfill`]).
+pub(crate) type Backfill = fn(&rusqlite::Transaction<'_>, i64) -> rusqlite::Result<()>;
 
 /// Every module's schema, applied on open.
 const SCHEMAS: &[&Schema] = &[
@@ -180,6 +187,11 @@ impl Store {
             }
             for sql in &schema.migrations[found as usize..] {
                 tx.execute_batch(sql)?;
+            }
+            if let Some(backfill) = schema.backfill
+                && found < known
+            {
+                backfill(&tx, found)?;
             }
             tx.execute(
                 "INSERT INTO schema_version (module, version) VALUES (?1, ?2) ON CONFLICT(module) DO UPDATE SET version = ?2",

@@ -159,6 +159,7 @@ pub(crate) static SCHEMA: Schema = Schema {
         );
         CREATE INDEX api_tokens_by_principal ON api_tokens (principal);
     "#],
+    backfill: None,
 };
 
 /// The longest counter key, experiment key or unit id accepted, in bytes.

@@ -20,8 +20,8 @@ mod signing;
 mod trust;
 
 pub use audit::{
-    AuditError, AuditLog, AuditWriter, Entry, HOST_KEY_FILE, HostKey, NewEntry, Receipt, Verified,
-    VerifyError,
+    AuditError, AuditLog, AuditWriter, Entry, HOST_KEY_FILE, HostKey, NewEntry, Query, Receipt,
+    Verified, VerifyError,
 };
 pub use blobs::{BlobError, GcBlob, GcReport, Hash, IntegrityProblem, ParseHashError};
 pub use channels::{

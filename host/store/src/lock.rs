@@ -31,6 +31,7 @@ pub(crate) static SCHEMA: Schema = Schema {
         );
         CREATE INDEX lock_entries_by_hash ON lock_entries (hash);
     "#],
+    backfill: None,
 };
 
 /// The lock schema version this store reads and writes.

@@ -30,6 +30,7 @@ pub(crate) static SCHEMA: Schema = Schema {
         );
         CREATE INDEX artifacts_by_hash ON artifacts (hash);
     "#],
+    backfill: None,
 };
 
 /// What an artifact is for. The kind selects the trust policy that applies

@@ -39,6 +39,7 @@ pub(crate) static SCHEMA: Schema = Schema {
             FOREIGN KEY (name, version) REFERENCES artifacts (name, version)
         );
     "#],
+    backfill: None,
 };
 
 const PUBLIC_FORMAT: &str = "gatehouse-public-key-v1";

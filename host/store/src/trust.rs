@@ -24,6 +24,7 @@ pub(crate) static SCHEMA: Schema = Schema {
             at_ms INTEGER NOT NULL
         );
     "#],
+    backfill: None,
 };
 
 /// The trust-policy schema version this store reads.

@@ -1,7 +1,7 @@
 //! Reading the audit log: verify, a run's entries, export.
 
 use super::{Error, Gatehouse, Operation};
-use gatehouse_store::{Entry, Verified, VerifyError};
+use gatehouse_store::{Entry, Query, Verified, VerifyError};
 
 /// What `verify` found: the log sound, or the first entry that is not.
 pub type Verification = Result<Verified, VerifyError>;
@@ -34,6 +34,13 @@ impl Gatehouse {
             )));
         }
         Ok(entries)
+    }
+
+    /// The entries matching `q` (by run, action, agent, kind, time), in
+    /// order: indexed lookups, not scans of the log.
+    pub fn query(&self, q: &Query) -> Result<Vec<Entry>, Error> {
+        self.authorize(Operation::ReadAudit)?;
+        Ok(self.log.query(q)?)
     }
 
     /// Write the entries at or after `since_ms` to `out` in `format`.

@@ -7,7 +7,7 @@ use crate::learn::proposal::{self, Proposal, ProposalEntry, Target};
 use crate::learn::{Batch, Runner, scorecard};
 use crate::{Dataset, Kind, Limits, RunContext, Sandbox, Senders};
 use gatehouse_gates::GateSpec;
-use gatehouse_store::{ApprovalId, Scope};
+use gatehouse_store::{ApprovalId, Query, Scope};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -117,7 +117,9 @@ impl Gatehouse {
     /// its approval request as it stands.
     pub fn proposals(&self) -> Result<Vec<(Proposal, Vec<ProposalEntry>)>, Error> {
         self.authorize(Operation::ReadLearning)?;
-        Ok(proposal::proposals(&self.log.entries(0, None)?)?)
+        Ok(proposal::proposals(
+            &self.log.query(&Query::kind(proposal::PROPOSAL))?,
+        )?)
     }
 
     /// Start a pilot of an approved proposal: its `to` against its `from`.
@@ -126,7 +128,7 @@ impl Gatehouse {
         let (agent, partition) = req.scope;
         let scope = Scope::new(agent, partition)?;
         let at = self.now()?;
-        let p = proposal::proposals(&self.log.entries(0, None)?)?
+        let p = proposal::proposals(&self.log.query(&Query::kind(proposal::PROPOSAL))?)?
             .into_iter()
             .map(|(p, _)| p)
             .find(|p| p.id == req.proposal)
@@ -245,19 +247,22 @@ impl Gatehouse {
     /// Every pilot, by id.
     pub fn pilots(&self) -> Result<std::collections::BTreeMap<String, Pilot>, Error> {
         self.authorize(Operation::ReadLearning)?;
-        Ok(pilot::pilots(&self.log.entries(0, None)?)?)
+        Ok(pilot::pilots(&self.log.query(&Query::kind(pilot::PILOT))?)?)
     }
 
     /// One pilot as its events leave it.
     pub fn pilot(&self, id: &str) -> Result<Pilot, Error> {
         self.authorize(Operation::ReadLearning)?;
-        Ok(pilot::pilot(&self.log.entries(0, None)?, id)?)
+        Ok(pilot::pilot(
+            &self.log.query(&Query::kind(pilot::PILOT))?,
+            id,
+        )?)
     }
 
     /// Roll a pilot back by hand: every contact gets the control from now.
     pub fn roll_back_pilot(&self, id: &str, reason: &str) -> Result<(), Error> {
         let who = self.authorize(Operation::RollBackPilot)?;
-        let p = pilot::pilot(&self.log.entries(0, None)?, id)?;
+        let p = pilot::pilot(&self.log.query(&Query::kind(pilot::PILOT))?, id)?;
         pilot::roll_back(&self.log, &p, reason, &who, self.now()?)?;
         Ok(())
     }

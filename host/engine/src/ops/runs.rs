@@ -6,7 +6,7 @@ pub use crate::learn::Judged;
 use crate::pipeline::{self, CallSite, Environment};
 use crate::replay::{Backtest, ReplayOutcome, RunRecord};
 use crate::{Action, Dataset, Guest, Kind, Limits, Metered, RunContext, Sandbox, Senders};
-use gatehouse_store::{Lock, Receipt, Scope};
+use gatehouse_store::{Lock, Query, Receipt, Scope};
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
@@ -272,9 +272,11 @@ impl Gatehouse {
     /// Every recorded run since `since_ms`, with its entry's position.
     fn recorded_runs(&self, since_ms: Option<i64>) -> Result<Vec<(u64, RunRecord)>, Error> {
         self.log
-            .entries(0, since_ms)?
+            .query(&Query {
+                from_ms: since_ms,
+                ..Query::kind(trail::RUN)
+            })?
             .iter()
-            .filter(|e| e.kind == trail::RUN)
             .map(|e| Ok((e.seq, trail::parse_record(e)?)))
             .collect()
     }

@@ -16,6 +16,10 @@
 //! checks every link, the sequence's continuity and every checkpoint
 //! signature, and names the first entry that does not match.
 
+mod query;
+
+pub use query::Query;
+
 use crate::db::{Schema, Store, StoreError};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use rusqlite::{OptionalExtension, params};
@@ -26,7 +30,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 
 pub(crate) const SCHEMA: Schema = Schema {
     module: "audit",
-    migrations: &["CREATE TABLE audit (
+    migrations: &[
+        "CREATE TABLE audit (
             seq INTEGER PRIMARY KEY,
             at_ms INTEGER NOT NULL,
             kind TEXT NOT NULL,
@@ -43,7 +48,19 @@ pub(crate) const SCHEMA: Schema = Schema {
             key_id TEXT NOT NULL,
             signature TEXT NOT NULL,
             at_ms INTEGER NOT NULL
-        );"],
+        );",
+        // 2: what `query` filters on, derived from each entry's body (not
+        // part of its hash): the agent, and the actions it concerns.
+        "ALTER TABLE audit ADD COLUMN agent TEXT;
+        CREATE INDEX audit_kind ON audit(kind, seq);
+        CREATE INDEX audit_agent ON audit(agent, seq);
+        CREATE TABLE audit_actions (
+            seq INTEGER NOT NULL REFERENCES audit(seq),
+            action_id TEXT NOT NULL,
+            PRIMARY KEY (action_id, seq)
+        ) WITHOUT ROWID;",
+    ],
+    backfill: Some(query::backfill),
 };
 
 /// Entries a writer commits in one transaction at most.
@@ -206,6 +223,9 @@ pub(crate) fn append_in(
             hash: hash.clone(),
         });
         prev = hash;
+    }
+    if let Some(first) = receipts.first() {
+        query::index_from(tx, first.seq)?;
     }
     // INVARIANT: every commit signs its newest entry, so verify can tell
     // a truncated or rewritten tail from a sound one.
@@ -382,26 +402,19 @@ impl AuditLog {
     /// Entries in order, from `since_seq` (exclusive), optionally only
     /// those at or after `since_ms`.
     pub fn entries(&self, since_seq: u64, since_ms: Option<i64>) -> Result<Vec<Entry>, AuditError> {
-        let conn = self.store.conn();
-        let mut stmt = conn.prepare(
-            "SELECT seq, at_ms, kind, run_id, body, prev, hash FROM audit WHERE seq > ?1 AND at_ms >= ?2 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(
-            params![since_seq as i64, since_ms.unwrap_or(i64::MIN)],
-            row_entry,
-        )?;
-        rows.map(|r| r.map_err(AuditError::from).and_then(|e| e))
-            .collect()
+        self.query(&Query {
+            after_seq: since_seq,
+            from_ms: since_ms,
+            ..Query::default()
+        })
     }
 
     /// The entries of one run, in order.
     pub fn run(&self, run_id: &str) -> Result<Vec<Entry>, AuditError> {
-        let conn = self.store.conn();
-        let mut stmt =
-            conn.prepare("SELECT seq, at_ms, kind, run_id, body, prev, hash FROM audit WHERE run_id = ?1 ORDER BY seq")?;
-        let rows = stmt.query_map([run_id], row_entry)?;
-        rows.map(|r| r.map_err(AuditError::from).and_then(|e| e))
-            .collect()
+        self.query(&Query {
+            run_id: Some(run_id.to_string()),
+            ..Query::default()
+        })
     }
 
     /// Check the whole log: every hash, every link, no gap, every
@@ -504,19 +517,20 @@ fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
 
-fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Entry, AuditError>> {
+pub(crate) fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Entry, AuditError>> {
     let body: String = r.get(4)?;
     let seq = r.get::<_, i64>(0)? as u64;
     let parsed =
         serde_json::from_str(&body).map_err(|e| AuditError::Body(format!("entry {seq}: {e}")));
+    let (at_ms, kind, run_id, prev, hash) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(5)?, r.get(6)?);
     Ok(parsed.map(|body| Entry {
         seq,
-        at_ms: r.get(1).unwrap_or_default(),
-        kind: r.get(2).unwrap_or_default(),
-        run_id: r.get(3).unwrap_or_default(),
+        at_ms,
+        kind,
+        run_id,
         body,
-        prev: r.get(5).unwrap_or_default(),
-        hash: r.get(6).unwrap_or_default(),
+        prev,
+        hash,
     }))
 }
 
