@@ -53,5 +53,11 @@ if grep -rn "rusqlite" host/cli/src >/dev/null; then
     fail=1
 fi
 
+# No backend type in the store's public API: its errors wrap BackendError.
+if grep -rnE '^\s*pub [^;{]*rusqlite' host/store/src; then
+    echo "wall crossed: a public item of gatehouse-store names rusqlite"
+    fail=1
+fi
+
 [ "$fail" = 0 ] && echo "walls: ok"
 exit "$fail"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gatehouse=${GATEHOUSE:-target/release/gatehouse}
-[ -x "$gatehouse" ] || cargo build --release --quiet
+[ -x "$gatehouse" ] || cargo build --release --quiet -p gatehouse-cli
 for lang in python js; do
     digests=()
     for i in 1 2; do

@@ -147,9 +147,9 @@ pub enum BlobError {
     /// A holder name was refused.
     #[error(transparent)]
     Input(#[from] InputError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// One blob that nothing references, as [`Store::gc`] reports it.
@@ -276,12 +276,7 @@ const UNREFERENCED: &str = "
     ORDER BY b.hash";
 
 impl Store {
-    /// Store `bytes` and return their blake3. Idempotent: putting the same
-    /// bytes again changes nothing (and repairs the row if it was damaged).
-    ///
-    /// A blob that nothing references may be collected by [`Store::gc`];
-    /// a holder outside the registry should call [`Store::add_blob_ref`]
-    /// *before* `put` so that no gc can run in between.
+    /// [`Blobs::put`](crate::Blobs::put) on this store.
     pub fn put(&self, bytes: &[u8]) -> Result<Hash, BlobError> {
         // Hash outside the lock: it is the slow part for big components.
         let hash = Hash::of(bytes);
@@ -292,20 +287,17 @@ impl Store {
         Ok(hash)
     }
 
-    /// The bytes of blob `hash`, re-hashed: [`BlobError::Corrupt`] if they
-    /// no longer match, [`BlobError::NotFound`] if there is no such blob.
+    /// [`Blobs::get`](crate::Blobs::get) on this store.
     pub fn get(&self, hash: &Hash) -> Result<Vec<u8>, BlobError> {
         get_in(&self.conn(), hash)
     }
 
-    /// Whether blob `hash` is stored (its bytes are not checked).
+    /// [`Blobs::contains`](crate::Blobs::contains) on this store.
     pub fn contains(&self, hash: &Hash) -> Result<bool, BlobError> {
         exists_in(&self.conn(), hash)
     }
 
-    /// Record that `holder` (for instance `audit:1234`) references blob
-    /// `hash`, so that [`Store::gc`] keeps it. Idempotent. The blob need not
-    /// exist yet.
+    /// [`Blobs::add_blob_ref`](crate::Blobs::add_blob_ref) on this store.
     pub fn add_blob_ref(&self, hash: &Hash, holder: &str) -> Result<(), BlobError> {
         check_who("blob holder", holder)?;
         self.conn().execute(
@@ -315,7 +307,7 @@ impl Store {
         Ok(())
     }
 
-    /// Drop `holder`'s reference to blob `hash` (if any).
+    /// [`Blobs::remove_blob_ref`](crate::Blobs::remove_blob_ref) on this store.
     pub fn remove_blob_ref(&self, hash: &Hash, holder: &str) -> Result<(), BlobError> {
         self.conn().execute(
             "DELETE FROM blob_refs WHERE hash = ?1 AND holder = ?2",
@@ -324,15 +316,7 @@ impl Store {
         Ok(())
     }
 
-    /// List — and unless `dry_run`, delete — the blobs that nothing
-    /// references: no artifact, no channel move (current or historical
-    /// pointer, from or to), no registered lock or lock entry, no trust
-    /// policy, no [`Store::add_blob_ref`] holder.
-    ///
-    /// The listing and the deletion happen in one `IMMEDIATE` transaction,
-    /// so nothing can start referencing a blob in between; and the schema's
-    /// foreign keys make SQLite itself refuse to delete a blob that an
-    /// artifact, channel move, lock or trust policy still references.
+    /// [`Blobs::gc`](crate::Blobs::gc) on this store.
     pub fn gc(&self, dry_run: bool) -> Result<GcReport, BlobError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -361,11 +345,7 @@ impl Store {
         })
     }
 
-    /// Check the whole store: SQLite's `integrity_check`, every foreign key
-    /// (no channel, artifact, lock or policy refers to a missing blob or
-    /// artifact), and every blob re-hashed. An empty list means all is well.
-    /// Reads every byte; meant for `gatehouse store check` and tests, not
-    /// for the hot path.
+    /// [`Blobs::check_integrity`](crate::Blobs::check_integrity) on this store.
     pub fn check_integrity(&self) -> Result<Vec<IntegrityProblem>, BlobError> {
         let conn = self.conn();
         let mut problems = Vec::new();
@@ -414,3 +394,5 @@ impl Store {
         Ok(problems)
     }
 }
+
+crate::db::from_backend!(BlobError);

@@ -356,9 +356,9 @@ pub enum ChannelError {
     /// The target's blob is missing or corrupt.
     #[error(transparent)]
     Blob(#[from] BlobError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// The parts of a move row a pointer operation needs.
@@ -547,53 +547,7 @@ fn check_move_input(
 }
 
 impl Store {
-    /// Point `channel` at `name@version` for `scope`.
-    ///
-    /// Refused if the version is older than the one the scope's pointer
-    /// holds ([`ChannelError::Downgrade`]: use [`Store::rollback`]), if it is
-    /// the same ([`ChannelError::AlreadyOn`]), if the artifact does not meet
-    /// the channel's trust policy for its kind ([`TrustError::Untrusted`]),
-    /// or if its blob is missing or corrupt (the bytes are re-hashed here,
-    /// so a channel is never moved onto damaged content). Other scopes'
-    /// pointers are independent.
-    ///
-    /// # Example: publish → sign → promote → rollback
-    ///
-    /// ```
-    /// use gatehouse_store::{ArtifactKind, Change, KeyPair, Publish, RollbackTo, Scope, Store};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let dir = tempfile::tempdir()?;
-    /// let store = Store::open(dir.path())?;
-    /// let now = 1_767_607_200_000; // the caller's clock, in ms
-    ///
-    /// // Production policy packs need a signature from legal and one from brand.
-    /// let policy = "schema = 1\n[channel.production.policy-pack]\nlegal = 1\nbrand = 1\n";
-    /// store.set_trust_policy(policy, &Change::new("admin", "initial policy", now))?;
-    /// let legal = KeyPair::generate("legal", "dana@acme.example")?;
-    /// let brand = KeyPair::generate("brand", "bo@acme.example")?;
-    /// store.register_key(legal.public(), now)?;
-    /// store.register_key(brand.public(), now)?;
-    ///
-    /// for (version, bytes) in [("1.0.0", b"pack v1"), ("1.1.0", b"pack v2")] {
-    ///     let kind = ArtifactKind::PolicyPack;
-    ///     let publish = Publish { kind, name: "brand", version, bytes, publisher: "ci", at_ms: now };
-    ///     let artifact = store.publish(&publish)?.artifact;
-    ///     for key in [&legal, &brand] {
-    ///         store.add_signature("brand", version, &key.sign(&artifact.id), now)?;
-    ///     }
-    ///     let why = Change::new("ops", "release", now);
-    ///     store.promote("brand", version, "production", &Scope::any(), &why)?;
-    /// }
-    ///
-    /// let why = Change::new("ops", "incident 7", now);
-    /// let back = store.rollback("production", "brand", &Scope::any(), &RollbackTo::Previous, &why)?;
-    /// assert_eq!(back.to.version.to_string(), "1.0.0");
-    /// let running = store.resolve("brand@production", &Scope::any())?;
-    /// assert_eq!(store.get(&running.id.hash)?, b"pack v1");
-    /// # Ok(())
-    /// # }
-    /// ```
+    /// [`Registry::promote`](crate::Registry::promote) on this store.
     pub fn promote(
         &self,
         name: &str,
@@ -650,16 +604,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Move `channel`'s pointer for `name` at `scope` back: to the target
-    /// before the current one ([`RollbackTo::Previous`]), or to a version or
-    /// hash this scope has held before. A pointer move: one history row and
-    /// one pointer update, nothing rebuilt, copied or rewritten, whatever the
-    /// artifact's size. The target's bytes are read once to re-check their
-    /// hash (a rollback onto damaged content is refused).
-    ///
-    /// The target must still meet the channel's trust policy: a rollback
-    /// onto an artifact whose only signatures are by a since-revoked key is
-    /// refused, because a revoked key may have been compromised.
+    /// [`Registry::rollback`](crate::Registry::rollback) on this store.
     pub fn rollback(
         &self,
         channel: &str,
@@ -734,8 +679,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Every move of `channel` (of one artifact name, or all), oldest first,
-    /// across all scopes.
+    /// [`Registry::history`](crate::Registry::history) on this store.
     pub fn history(
         &self,
         channel: &str,
@@ -756,8 +700,7 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every current pointer (of one artifact name, or all), by name,
-    /// channel and scope.
+    /// [`Registry::pointers`](crate::Registry::pointers) on this store.
     pub fn pointers(&self, name: Option<&str>) -> Result<Vec<ChannelPointer>, ChannelError> {
         if let Some(name) = name {
             check_name("artifact name", name)?;
@@ -792,3 +735,5 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
+
+crate::db::from_backend!(ChannelError);

@@ -21,9 +21,9 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
     /// The host key (which signs the audit log) is unusable.
     #[error("{0}")]
     HostKey(String),
@@ -38,6 +38,85 @@ pub enum StoreError {
         known: i64,
     },
 }
+
+/// What kind of backend failure an operation met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendErrorKind {
+    /// Another writer held the database past the busy timeout.
+    Busy,
+    /// The database file is damaged or not a database.
+    Corrupt,
+    /// A constraint refused the write (a foreign key, a unique key).
+    Constraint,
+    /// The disk is full, or reading or writing failed.
+    Io,
+    /// A value read back is not what was written.
+    Value,
+    /// Anything else.
+    Other,
+}
+
+/// A failure of the storage backend, typed by kind; the backend's own error
+/// types never appear in gatehouse's public API.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    kind: BackendErrorKind,
+    message: String,
+}
+
+impl BackendError {
+    /// What kind of failure it was.
+    pub fn kind(&self) -> BackendErrorKind {
+        self.kind
+    }
+}
+
+#[doc(hidden)]
+impl From<rusqlite::Error> for BackendError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        let kind = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                C::DatabaseBusy | C::DatabaseLocked => BackendErrorKind::Busy,
+                C::DatabaseCorrupt | C::NotADatabase => BackendErrorKind::Corrupt,
+                C::ConstraintViolation => BackendErrorKind::Constraint,
+                C::DiskFull | C::SystemIoFailure | C::CannotOpen => BackendErrorKind::Io,
+                _ => BackendErrorKind::Other,
+            },
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..) => BackendErrorKind::Value,
+            _ => BackendErrorKind::Other,
+        };
+        Self {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Conversions from the backend's errors into each error type of this
+/// crate (so `?` reads well inside it), through [`BackendError`].
+macro_rules! from_backend {
+    ($($t:ty),+) => {
+        $(
+            #[doc(hidden)]
+            impl From<rusqlite::Error> for $t {
+                fn from(e: rusqlite::Error) -> Self {
+                    Self::Backend(e.into())
+                }
+            }
+            impl From<$crate::db::BackendError> for $t {
+                fn from(e: $crate::db::BackendError) -> Self {
+                    Self::Backend(e)
+                }
+            }
+        )+
+    };
+}
+pub(crate) use from_backend;
 
 /// The per-user default data directory: `$GATEHOUSE_DATA`, else
 /// `$XDG_DATA_HOME/gatehouse`, else `~/.local/share/gatehouse`.
@@ -202,3 +281,5 @@ impl Store {
         Ok(())
     }
 }
+
+crate::db::from_backend!(StoreError);

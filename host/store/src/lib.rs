@@ -8,11 +8,13 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod backend;
 mod blobs;
 mod channels;
 mod db;
 mod governance;
 mod input;
+mod keys;
 mod lock;
 mod registry;
 mod resolve;
@@ -23,11 +25,12 @@ pub use audit::{
     AuditError, AuditLog, AuditWriter, Entry, HOST_KEY_FILE, HostKey, NewEntry, Query, Receipt,
     Verified, VerifyError,
 };
+pub use backend::{Audit, Backend, Blobs, Counters, Governance, Registry};
 pub use blobs::{BlobError, GcBlob, GcReport, Hash, IntegrityProblem, ParseHashError};
 pub use channels::{
     ANY, ChannelError, ChannelMove, ChannelPointer, MoveOp, Pin, RollbackTo, Scope,
 };
-pub use db::{Store, StoreError, default_data_dir};
+pub use db::{BackendError, BackendErrorKind, Store, StoreError, default_data_dir};
 pub use governance::{
     Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, AuthError, CapExceeded,
     Charge, Charged, CounterError, Exposure, ExposureCounts, ExposureError, Forbidden, IssuedToken,

@@ -185,9 +185,9 @@ pub enum LockError {
     /// An entry's blob is missing or corrupt.
     #[error(transparent)]
     Blob(#[from] BlobError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 fn entry_digest(e: &ArtifactId) -> Hash {
@@ -385,8 +385,7 @@ impl TryFrom<LockFile> for Lock {
 }
 
 impl Store {
-    /// Resolve each reference (see [`Store::resolve`]) at `scope` and lock
-    /// the results.
+    /// [`Registry::lock`](crate::Registry::lock) on this store.
     pub fn lock(&self, references: &[&str], scope: &Scope) -> Result<Lock, LockError> {
         let mut entries = Vec::with_capacity(references.len());
         for r in references {
@@ -395,10 +394,7 @@ impl Store {
         Lock::new(entries)
     }
 
-    /// Keep a lock in the store, so that [`Store::gc`] keeps every blob it
-    /// names (and the lock's own text). `label` says who holds it (a run
-    /// id, a release name). Idempotent; returns the hash of the lock's JSON
-    /// text, its handle for [`Store::unregister_lock`].
+    /// [`Registry::register_lock`](crate::Registry::register_lock) on this store.
     pub fn register_lock(&self, lock: &Lock, label: &str, at_ms: i64) -> Result<Hash, LockError> {
         check_who("lock label", label)?;
         let text = lock.to_json();
@@ -421,8 +417,7 @@ impl Store {
         Ok(hash)
     }
 
-    /// Forget a registered lock: its blobs become collectable unless
-    /// something else holds them. Returns whether it was registered.
+    /// [`Registry::unregister_lock`](crate::Registry::unregister_lock) on this store.
     pub fn unregister_lock(&self, lock: &Hash) -> Result<bool, LockError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -432,9 +427,7 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Check a lock against this store: every entry is published with the
-    /// same kind and hash, and its blob is present and intact (re-hashed),
-    /// so a run from this lock will load exactly these bytes.
+    /// [`Registry::verify_lock`](crate::Registry::verify_lock) on this store.
     pub fn verify_lock(&self, lock: &Lock) -> Result<(), LockError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -466,3 +459,5 @@ impl Store {
         Ok(())
     }
 }
+
+crate::db::from_backend!(LockError);

@@ -227,9 +227,9 @@ pub enum RegistryError {
     /// Storing or reading the bytes failed.
     #[error(transparent)]
     Blob(#[from] BlobError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// Read a semver column; the text was canonical when written.
@@ -311,21 +311,7 @@ pub(crate) fn kind_of_in(
 }
 
 impl Store {
-    /// Publish bytes as `name@version` of a kind.
-    ///
-    /// - The bytes are stored as a blob named by their blake3 (so the same
-    ///   bytes published from two stores get the same hash), and the
-    ///   artifact row is written in the same `IMMEDIATE` transaction: a crash
-    ///   leaves either both or neither.
-    /// - Publishing exactly the same artifact again is idempotent and returns
-    ///   the original record (`created: false`).
-    /// - The same `name@version` with other bytes is refused
-    ///   ([`RegistryError::Conflict`] names both hashes): a version, once
-    ///   published, means one content forever.
-    /// - A name has one kind: publishing `brand` as a skill after it was
-    ///   published as a policy-pack is refused, because channels and trust
-    ///   policies reason about a name's kind.
-    /// - The same bytes may be published under several names or versions.
+    /// [`Registry::publish`](crate::Registry::publish) on this store.
     pub fn publish(&self, req: &Publish<'_>) -> Result<Published, RegistryError> {
         check_name("artifact name", req.name)?;
         let version = parse_version(req.version)?;
@@ -380,7 +366,7 @@ impl Store {
         })
     }
 
-    /// The artifact `name@version`, with its signatures.
+    /// [`Registry::show`](crate::Registry::show) on this store.
     pub fn show(&self, name: &str, version: &str) -> Result<Artifact, RegistryError> {
         check_name("artifact name", name)?;
         let version = parse_version(version)?;
@@ -393,8 +379,7 @@ impl Store {
         Ok(artifact)
     }
 
-    /// Published artifacts, optionally only of one kind and/or one name,
-    /// ordered by name then by semver precedence (oldest first).
+    /// [`Registry::list`](crate::Registry::list) on this store.
     pub fn list(
         &self,
         kind: Option<ArtifactKind>,
@@ -425,3 +410,5 @@ impl Store {
         Ok(out)
     }
 }
+
+crate::db::from_backend!(RegistryError);

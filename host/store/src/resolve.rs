@@ -105,25 +105,19 @@ pub enum ResolveError {
     /// The version does not exist.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 impl Store {
-    /// Resolve a reference to the exact artifact (kind, name, version, hash,
-    /// signatures). `scope` picks the pointer for `name@channel` (most
-    /// specific first, see [`Scope::fallbacks`]) and is ignored otherwise.
-    ///
-    /// A hash published under several names or versions resolves to the
-    /// first published of them (earliest time, then name, then version): the
-    /// bytes are the same either way.
+    /// [`Registry::resolve`](crate::Registry::resolve) on this store.
     pub fn resolve(&self, reference: &str, scope: &Scope) -> Result<Artifact, ResolveError> {
         let reference: Reference = reference.parse()?;
         self.resolve_ref(&reference, scope)
     }
 
-    /// [`Store::resolve`] for an already parsed [`Reference`].
+    /// [`Registry::resolve_ref`](crate::Registry::resolve_ref) on this store.
     pub fn resolve_ref(
         &self,
         reference: &Reference,
@@ -163,3 +157,5 @@ impl Store {
         Ok(artifact)
     }
 }
+
+crate::db::from_backend!(ResolveError);

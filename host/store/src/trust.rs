@@ -359,9 +359,9 @@ pub enum TrustError {
     /// The stored policy could not be read.
     #[error(transparent)]
     Blob(#[from] BlobError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 fn location(line: &Option<usize>, column: &Option<usize>) -> String {
@@ -473,10 +473,7 @@ pub(crate) fn require_trusted_in(
 }
 
 impl Store {
-    /// Replace the trust policy with `text` (TOML, see [`TrustPolicy`]),
-    /// after parsing it. The text is kept as a blob and the change recorded;
-    /// setting the policy already in force changes nothing and returns its
-    /// record. Who may set it is the caller's decision (gate it on a role).
+    /// [`Registry::set_trust_policy`](crate::Registry::set_trust_policy) on this store.
     pub fn set_trust_policy(
         &self,
         text: &str,
@@ -506,15 +503,12 @@ impl Store {
         Ok(record)
     }
 
-    /// The trust policy in force and its record, if one was ever set.
+    /// [`Registry::trust_policy`](crate::Registry::trust_policy) on this store.
     pub fn trust_policy(&self) -> Result<Option<(TrustPolicyRecord, TrustPolicy)>, TrustError> {
         current_in(&self.conn())
     }
 
-    /// Check `name@version` against `channel`'s trust policy for its kind.
-    /// `Ok` carries the report; an artifact that does not meet the policy
-    /// is [`TrustError::Untrusted`], whose message says which requirement
-    /// failed (and the report, inside, why each signature did not count).
+    /// [`Registry::verify`](crate::Registry::verify) on this store.
     pub fn verify(
         &self,
         name: &str,
@@ -532,3 +526,5 @@ impl Store {
         report
     }
 }
+
+crate::db::from_backend!(TrustError);

@@ -94,9 +94,10 @@ pub enum AuditError {
     WriterGone,
 }
 
+#[doc(hidden)]
 impl From<rusqlite::Error> for AuditError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Store(StoreError::Sql(e))
+        Self::Store(StoreError::Backend(e.into()))
     }
 }
 

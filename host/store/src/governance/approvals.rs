@@ -272,9 +272,9 @@ pub enum ApprovalError {
         /// When.
         at_ms: i64,
     },
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// A name as compared: trimmed, lowercase.
@@ -373,8 +373,7 @@ fn pending_in(conn: &Connection, id: ApprovalId, at_ms: i64) -> Result<Approval,
 }
 
 impl Store {
-    /// Queue a subject for approval; it starts `pending`. Returns the
-    /// request (its id is `.id`).
+    /// [`Governance::request_approval`](crate::Governance::request_approval) on this store.
     pub fn request_approval(
         &self,
         request: &ApprovalRequest<'_>,
@@ -430,24 +429,12 @@ impl Store {
         Ok(approval)
     }
 
-    /// Approve request `id` as `change.actor`, for `change.reason`, at
-    /// `change.at_ms`. Refused for the requester
-    /// ([`ApprovalError::SelfApproval`]), for someone who already voted on
-    /// it ([`ApprovalError::AlreadyVoted`]), once expired
-    /// ([`ApprovalError::Expired`]) or no longer pending. The request is
-    /// `approved` once `approvals_needed` distinct people approved it.
-    ///
-    /// The caller checks the approver's role first
-    /// ([`Principal::require`](crate::Principal::require) with
-    /// [`Role::Approver`](crate::Role::Approver)) and passes the
-    /// authenticated principal's name as the actor.
+    /// [`Governance::approve`](crate::Governance::approve) on this store.
     pub fn approve(&self, id: ApprovalId, change: &Change<'_>) -> Result<Approval, ApprovalError> {
         self.vote(id, VoteDecision::Approve, change)
     }
 
-    /// Reject request `id`: one rejection is final. The same checks as
-    /// [`Store::approve`], except that the requester may reject (withdraw)
-    /// their own request.
+    /// [`Governance::reject`](crate::Governance::reject) on this store.
     pub fn reject(&self, id: ApprovalId, change: &Change<'_>) -> Result<Approval, ApprovalError> {
         self.vote(id, VoteDecision::Reject, change)
     }
@@ -512,10 +499,7 @@ impl Store {
         Ok(approval)
     }
 
-    /// Release approved request `id` to the caller, who then acts on its
-    /// subject: this succeeds once per request, whatever the number of
-    /// threads or processes trying ([`ApprovalError::AlreadyReleased`]
-    /// after that). Refused unless approved and unexpired at `at_ms`.
+    /// [`Governance::release_approval`](crate::Governance::release_approval) on this store.
     pub fn release_approval(
         &self,
         id: ApprovalId,
@@ -561,15 +545,13 @@ impl Store {
         Ok(approval)
     }
 
-    /// Request `id`, with its status as of `now_ms`.
+    /// [`Governance::approval`](crate::Governance::approval) on this store.
     pub fn approval(&self, id: ApprovalId, now_ms: i64) -> Result<Approval, ApprovalError> {
         let conn = self.conn();
         approval_in(&conn, id, now_ms)?.ok_or(ApprovalError::NoApproval { id })
     }
 
-    /// The approval queue, oldest first, with statuses as of `now_ms`:
-    /// only requests still waiting for a vote (pending and unexpired) if
-    /// `pending_only`, else every request.
+    /// [`Governance::approvals`](crate::Governance::approvals) on this store.
     pub fn approvals(
         &self,
         pending_only: bool,
@@ -592,3 +574,5 @@ impl Store {
         Ok(out)
     }
 }
+
+crate::db::from_backend!(ApprovalError);

@@ -249,9 +249,9 @@ pub enum CounterError {
         /// Its state.
         state: ReservationState,
     },
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// A charge checked and converted for SQLite.
@@ -386,55 +386,7 @@ fn settle_in(
 }
 
 impl Store {
-    /// Check every charge against its limit and, if all fit, charge them
-    /// all, in one `IMMEDIATE` transaction: either every counter is
-    /// charged or none is. Several threads or processes reserving against
-    /// one key are serialised by SQLite's write lock, so a limit is never
-    /// exceeded. Charges are checked in the order given; the error names
-    /// the first that does not fit ([`CounterError::CapExceeded`]). Two
-    /// charges to one key in a call add up.
-    ///
-    /// The reservation is *held*: its charges count at once. Then, exactly
-    /// one of:
-    /// - [`Store::commit_reservation`] when the action goes out;
-    /// - [`Store::release_reservation`] when a later stage blocks it (its
-    ///   charges stop counting, so a blocked action never consumes
-    ///   budget);
-    /// - after a crash, [`Store::release_stale_reservations`] returns the
-    ///   budget of reservations left held.
-    ///
-    /// `action` is the caller's reference for the audit log (a run and
-    /// action id). `at_ms` stamps the charges for sliding windows.
-    ///
-    /// # Example: reserve, then commit or release
-    ///
-    /// ```
-    /// use gatehouse_store::{Change, Charge, CounterError, Store};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let dir = tempfile::tempdir()?;
-    /// let store = Store::open(dir.path())?;
-    /// let now = 1_767_607_200_000;
-    /// const WEEK: u64 = 7 * 24 * 3600 * 1000;
-    /// let charges = [
-    ///     Charge::total("spend/day/2026-01-05/agent/outreach-eu", 1500, 100_000),
-    ///     Charge::sliding("freq/email/contact/c-001", 1, 2, WEEK),
-    /// ];
-    /// let held = store.reserve("run-1/action-0", &charges, now)?;
-    /// // ... a later stage blocks the action: give everything back.
-    /// store.release_reservation(held.id, &Change::new("pipeline", "risk tier: needs approval", now))?;
-    /// assert_eq!(store.usage(charges[0].key, charges[0].window, now)?, 0);
-    ///
-    /// // Two emails to c-001 go out this week; a third is refused.
-    /// for action in ["run-1/action-1", "run-1/action-2"] {
-    ///     let held = store.reserve(action, &charges, now)?;
-    ///     store.commit_reservation(held.id, &Change::new("pipeline", "sent", now))?;
-    /// }
-    /// let third = store.reserve("run-1/action-3", &charges, now);
-    /// assert!(matches!(third, Err(CounterError::CapExceeded(e)) if e.key == "freq/email/contact/c-001"));
-    /// # Ok(())
-    /// # }
-    /// ```
+    /// [`Counters::reserve`](crate::Counters::reserve) on this store.
     pub fn reserve(
         &self,
         action: &str,
@@ -511,8 +463,7 @@ impl Store {
         })
     }
 
-    /// Mark a held reservation committed: its action went out and its
-    /// charges count for good (it can no longer be released).
+    /// [`Counters::commit_reservation`](crate::Counters::commit_reservation) on this store.
     pub fn commit_reservation(
         &self,
         id: ReservationId,
@@ -526,9 +477,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Undo a held reservation: its charges stop counting at once, as if
-    /// it had never been made. Refused once committed or released
-    /// ([`CounterError::NotHeld`]), so budget is returned at most once.
+    /// [`Counters::release_reservation`](crate::Counters::release_reservation) on this store.
     pub fn release_reservation(
         &self,
         id: ReservationId,
@@ -542,10 +491,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Release every reservation still held that was made before
-    /// `held_before_ms`: recovery after a crash between reserve and
-    /// commit (the action never went out). Pick a cut-off older than any
-    /// action still in flight. Returns the released reservations.
+    /// [`Counters::release_stale_reservations`](crate::Counters::release_stale_reservations) on this store.
     pub fn release_stale_reservations(
         &self,
         held_before_ms: i64,
@@ -570,14 +516,13 @@ impl Store {
         Ok(released)
     }
 
-    /// A reservation by id.
+    /// [`Counters::reservation`](crate::Counters::reservation) on this store.
     pub fn reservation(&self, id: ReservationId) -> Result<Reservation, CounterError> {
         let conn = self.conn();
         reservation_in(&conn, id)?.ok_or(CounterError::NoReservation { id })
     }
 
-    /// What `key`'s live (held and committed) charges use at `at_ms` in
-    /// `window`.
+    /// [`Counters::usage`](crate::Counters::usage) on this store.
     pub fn usage(&self, key: &str, window: Window, at_ms: i64) -> Result<u64, CounterError> {
         check_key("counter key", key)?;
         let window_ms = window.to_sql()?;
@@ -585,3 +530,5 @@ impl Store {
         Ok(from_sql_int(usage_in(&conn, key, window_ms, at_ms)?))
     }
 }
+
+crate::db::from_backend!(CounterError);

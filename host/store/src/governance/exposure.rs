@@ -45,9 +45,9 @@ pub enum ExposureError {
     /// A key, unit or cap was refused.
     #[error(transparent)]
     Input(#[from] InputError),
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// The unit's bucket under `key`, 0–99: a uniform draw that depends only
@@ -96,29 +96,7 @@ fn assigned_in(conn: &Connection, key: &str, unit: &str) -> rusqlite::Result<Opt
 }
 
 impl Store {
-    /// Whether `unit` may see the candidate under `key` (an experiment or
-    /// candidate version, e.g. `outreach@1.3.0`), with at most
-    /// `cap_percent` (0–100) of the key's units admitted.
-    ///
-    /// # The rule
-    ///
-    /// A unit is assigned once, on its first call, and keeps that answer
-    /// forever (sticky), whatever the cap later calls pass. A new unit is
-    /// admitted if and only if both hold:
-    ///
-    /// 1. its bucket — blake3 of (key, unit) reduced to 0–99 — is below
-    ///    `cap_percent`, so admitted units are spread over the population
-    ///    rather than being the first ones seen; and
-    /// 2. admitting it keeps `admitted × 100 ≤ cap_percent × units`, where
-    ///    `units` counts every unit assigned under the key, this one
-    ///    included: admitted ≤ floor(cap% × units) at every moment.
-    ///
-    /// Both are checked and the assignment recorded in one `IMMEDIATE`
-    /// transaction, so concurrent calls from any number of threads or
-    /// processes never break rule 2. Lowering the cap admits no new unit
-    /// until the admitted share falls below it; units already admitted
-    /// stay admitted. Since rule 1 refuses units that rule 2 would allow,
-    /// the admitted share stays somewhat below the cap.
+    /// [`Counters::expose`](crate::Counters::expose) on this store.
     pub fn expose(
         &self,
         key: &str,
@@ -152,8 +130,7 @@ impl Store {
             .ok_or_else(|| InputError::new("unit", unit, "was not assigned").into())
     }
 
-    /// [`Store::expose`] for many units in one transaction (one durable
-    /// write for a whole batch), in order; the same rule, unit by unit.
+    /// [`Counters::expose_all`](crate::Counters::expose_all) on this store.
     pub fn expose_all(
         &self,
         key: &str,
@@ -213,10 +190,12 @@ impl Store {
         Ok(out)
     }
 
-    /// How many units `key` has assigned and admitted.
+    /// [`Counters::exposure_counts`](crate::Counters::exposure_counts) on this store.
     pub fn exposure_counts(&self, key: &str) -> Result<ExposureCounts, ExposureError> {
         check_key("exposure key", key)?;
         let conn = self.conn();
         Ok(counts_in(&conn, key)?)
     }
 }
+
+crate::db::from_backend!(ExposureError);

@@ -72,9 +72,9 @@ pub enum KillError {
         /// The agent, or `*`.
         agent: String,
     },
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 /// An agent name or `*`, lowercased like scopes.
@@ -141,13 +141,7 @@ fn switch_in(conn: &Connection, agent: &str) -> rusqlite::Result<Option<KillReco
 }
 
 impl Store {
-    /// Stop `agent`, or every agent with `*`, from its very next action:
-    /// the pipeline calls [`Store::is_killed`] before each action, in every
-    /// process sharing this store, so runs already in progress stop too.
-    ///
-    /// Killing an agent that is already killed succeeds and records the
-    /// new reason (an operator in an incident should never be refused a
-    /// kill). Agent names are case-insensitive, stored lowercase.
+    /// [`Governance::kill`](crate::Governance::kill) on this store.
     pub fn kill(&self, agent: &str, change: &Change<'_>) -> Result<KillRecord, KillError> {
         let agent = agent_arg(agent)?;
         change.check()?;
@@ -163,10 +157,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Lift the kill of `agent`, or the global kill with `*`. Reviving an
-    /// agent lifts only its own kill: while `*` is killed, every agent stays
-    /// stopped ([`KillError::KilledGlobally`] if the agent had no kill of
-    /// its own).
+    /// [`Governance::revive`](crate::Governance::revive) on this store.
     pub fn revive(&self, agent: &str, change: &Change<'_>) -> Result<KillRecord, KillError> {
         let agent = agent_arg(agent)?;
         change.check()?;
@@ -184,9 +175,7 @@ impl Store {
         Ok(record)
     }
 
-    /// The kill that stops `agent` now, if any: the global kill (`*`) if
-    /// set, else the agent's own. One indexed read, no write lock; call it
-    /// before every action.
+    /// [`Governance::is_killed`](crate::Governance::is_killed) on this store.
     pub fn is_killed(&self, agent: &str) -> Result<Option<KillRecord>, KillError> {
         let agent = agent_arg(agent)?;
         let conn = self.conn();
@@ -201,7 +190,7 @@ impl Store {
         Ok(found)
     }
 
-    /// Every kill in force (the global one first, then by agent).
+    /// [`Governance::kills`](crate::Governance::kills) on this store.
     pub fn kills(&self) -> Result<Vec<KillRecord>, KillError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
@@ -212,8 +201,7 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every kill and revive ever recorded, oldest first (of one agent or
-    /// `*`, or all).
+    /// [`Governance::kill_history`](crate::Governance::kill_history) on this store.
     pub fn kill_history(&self, agent: Option<&str>) -> Result<Vec<KillRecord>, KillError> {
         let agent = agent.map(agent_arg).transpose()?;
         let conn = self.conn();
@@ -225,3 +213,5 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
+
+crate::db::from_backend!(KillError);

@@ -268,9 +268,9 @@ pub enum AuthError {
         "the implicit local admin is disabled once an admin has an API token; authenticate with a token"
     )]
     BootstrapClosed,
-    /// SQLite failed.
+    /// The storage backend failed.
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(crate::db::BackendError),
 }
 
 fn token_hash(token: &str) -> String {
@@ -381,46 +381,7 @@ fn write_roles_in(conn: &Connection, name: &str, roles: &BTreeSet<Role>) -> rusq
 }
 
 impl Store {
-    /// The implicit local admin — named [`LOCAL_ADMIN`], holding every
-    /// role — for a store where no admin can authenticate yet: no
-    /// principal holding `admin` has an unrevoked token. That is the state
-    /// of a new store, so the embedded default works out of the box for a
-    /// single local user; a CLI asks for it when it was given no token.
-    ///
-    /// Issuing the first token to an admin closes the bootstrap for good
-    /// ([`AuthError::BootstrapClosed`]): the store refuses to revoke the
-    /// last admin token or take `admin` from the last principal holding
-    /// one ([`AuthError::LastAdmin`]), so it cannot reopen by accident.
-    /// Until then, an added principal without an admin token leaves it
-    /// open (a crash between adding the first admin and issuing its token
-    /// cannot lock everyone out).
-    ///
-    /// # Example: from the local admin to tokens
-    ///
-    /// ```
-    /// use gatehouse_store::{AuthError, Change, Role, Store};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let dir = tempfile::tempdir()?;
-    /// let store = Store::open(dir.path())?;
-    /// let now = 1_767_607_200_000;
-    ///
-    /// let local = store.local_admin()?; // no token needed yet
-    /// local.require(Role::Admin, "add principals")?;
-    /// let by = Change::new(local.name(), "set up", now);
-    /// store.add_principal("alice", &[Role::Admin, Role::Operator], &by)?;
-    /// store.add_principal("bob", &[Role::Approver], &by)?;
-    /// let alice = store.issue_token("alice", &by)?; // show `alice.token` once
-    /// let bob = store.issue_token("bob", &by)?;
-    ///
-    /// assert!(matches!(store.local_admin(), Err(AuthError::BootstrapClosed)));
-    /// let bob = store.authenticate(&bob.token)?;
-    /// let refused = bob.require(Role::Operator, "kill an agent").unwrap_err();
-    /// assert_eq!(refused.to_string(), "principal `bob` lacks role `operator` needed to kill an agent");
-    /// assert_eq!(store.authenticate(&alice.token)?.name(), "alice");
-    /// # Ok(())
-    /// # }
-    /// ```
+    /// [`Governance::local_admin`](crate::Governance::local_admin) on this store.
     pub fn local_admin(&self) -> Result<Principal, AuthError> {
         let conn = self.conn();
         if live_admin_tokens_in(&conn)? > 0 {
@@ -433,9 +394,7 @@ impl Store {
         })
     }
 
-    /// Add principal `name` (a lowercase name, not [`LOCAL_ADMIN`]) with
-    /// `roles`. The caller checks that its own principal holds
-    /// [`Role::Admin`].
+    /// [`Governance::add_principal`](crate::Governance::add_principal) on this store.
     pub fn add_principal(
         &self,
         name: &str,
@@ -467,9 +426,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Replace the roles of principal `name` (an empty list leaves it
-    /// able to authenticate but not to do anything). Refused if it would
-    /// leave no admin with an unrevoked token ([`AuthError::LastAdmin`]).
+    /// [`Governance::set_roles`](crate::Governance::set_roles) on this store.
     pub fn set_roles(
         &self,
         name: &str,
@@ -502,7 +459,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Every principal, by name.
+    /// [`Governance::principals`](crate::Governance::principals) on this store.
     pub fn principals(&self) -> Result<Vec<PrincipalRecord>, AuthError> {
         let conn = self.conn();
         let names = {
@@ -517,17 +474,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Principal `name`.
+    /// [`Governance::principal`](crate::Governance::principal) on this store.
     pub fn principal(&self, name: &str) -> Result<PrincipalRecord, AuthError> {
         check_name("principal", name)?;
         let conn = self.conn();
         principal_in(&conn, name)?.ok_or_else(|| AuthError::NoPrincipal { name: name.into() })
     }
 
-    /// Issue a new API token for principal `name`: 32 random bytes from the
-    /// operating system, as `ght_` and 64 hex digits. Only a blake3 hash
-    /// of it is stored; the returned [`IssuedToken`] is the one place the
-    /// secret exists. A principal may hold several tokens.
+    /// [`Governance::issue_token`](crate::Governance::issue_token) on this store.
     pub fn issue_token(&self, name: &str, change: &Change<'_>) -> Result<IssuedToken, AuthError> {
         check_principal_name(name)?;
         change.check()?;
@@ -553,9 +507,7 @@ impl Store {
         Ok(IssuedToken { token, record })
     }
 
-    /// Revoke API token `id`: it stops authenticating at once. Refused if
-    /// it is the last unrevoked token of any admin ([`AuthError::LastAdmin`]:
-    /// issue the successor first).
+    /// [`Governance::revoke_token`](crate::Governance::revoke_token) on this store.
     pub fn revoke_token(&self, id: &str, change: &Change<'_>) -> Result<TokenRecord, AuthError> {
         change.check()?;
         let mut conn = self.conn();
@@ -579,8 +531,7 @@ impl Store {
         Ok(record)
     }
 
-    /// API tokens (of one principal, or all), oldest first; never their
-    /// secrets.
+    /// [`Governance::tokens`](crate::Governance::tokens) on this store.
     pub fn tokens(&self, principal: Option<&str>) -> Result<Vec<TokenRecord>, AuthError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
@@ -591,8 +542,7 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// The principal `token` authenticates, with its roles now.
-    /// Surrounding whitespace is ignored (a token file's final newline).
+    /// [`Governance::authenticate`](crate::Governance::authenticate) on this store.
     pub fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let token = token.trim();
         if !is_token_shape(token) {
@@ -615,3 +565,5 @@ impl Store {
         })
     }
 }
+
+crate::db::from_backend!(AuthError);
