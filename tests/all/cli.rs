@@ -164,6 +164,47 @@ fn validate_never_guesses_purpose_consent_or_clock() {
     let report: gatehouse::pipeline::RunReport = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report.context.now, 1_772_978_400_000);
     assert!(!report.tzdb.is_empty(), "the run records its tz database");
+    // The decision comes with a receipt that an auditor checks offline with
+    // the log's key, and that stops checking once the decision is edited.
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        json["receipt"]["head"]
+            .as_str()
+            .unwrap()
+            .contains("gatehouse.audit/")
+    );
+    let key = stdout(&gatehouse(&["audit", "key"]));
+    let key = key.split_whitespace().next().unwrap().to_string();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &o.stdout).unwrap();
+    let check = |path: &std::path::Path| {
+        // Offline: the data directory named does not exist.
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args([
+                "audit",
+                "check-receipt",
+                path.to_str().unwrap(),
+                "--trust-key",
+                &key,
+            ])
+            .env("GATEHOUSE_DATA", "/nonexistent/gatehouse-data")
+            .output()
+            .unwrap()
+    };
+    let ok = check(file.path());
+    assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
+    assert!(stdout(&ok).starts_with("ok: entry "), "{}", stdout(&ok));
+    let mut edited = json["receipt"].clone();
+    let body = edited["entry"]["body"]
+        .as_str()
+        .unwrap()
+        .replacen("allow", "deny", 1);
+    edited["entry"]["body"] = body.into();
+    std::fs::write(file.path(), serde_json::to_vec(&edited).unwrap()).unwrap();
+    let bad = check(file.path());
+    assert_eq!(bad.status.code(), Some(3), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("changed"), "{}", stdout(&bad));
+    assert!(!std::path::Path::new("/nonexistent/gatehouse-data").exists());
     let o = validate(&first, &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(

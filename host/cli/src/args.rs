@@ -277,6 +277,27 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The receipt of an entry: the entry, the signed tree head and the inclusion proof.
+    Receipt {
+        /// The entry's position.
+        seq: u64,
+    },
+    /// A consistency proof from the signed tree head at SIZE entries to the newest.
+    Prove {
+        /// The earlier head's size.
+        #[arg(long)]
+        from: u64,
+    },
+    /// The log's public key and origin, for auditors to pin (`--trust-key`).
+    Key,
+    /// Check a receipt (or a consistency proof) offline, without the database.
+    CheckReceipt {
+        /// The receipt (JSON), as `audit receipt` or `validate --json` gives it; `-` for stdin.
+        file: PathBuf,
+        /// The log's public key (64 hex digits), from `audit key`.
+        #[arg(long)]
+        trust_key: String,
+    },
     /// Export entries as JSON Lines or OTLP JSON (OpenTelemetry GenAI conventions).
     Export {
         /// Output format.

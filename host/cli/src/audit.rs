@@ -3,20 +3,38 @@
 use crate::args::{AuditCommand, EXIT_FAIL_ON, ExportFormat, default_cache_dir};
 use crate::auth;
 use crate::print::{guest_label, print_json, print_report};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use gatehouse_store::Query;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<ExitCode> {
+    if let AuditCommand::CheckReceipt { file, trust_key } = &command {
+        // Offline: no data directory is opened.
+        return check_receipt(file, trust_key);
+    }
     let gh = auth::open(data_dir)?;
     match command {
+        AuditCommand::CheckReceipt { .. } => Ok(ExitCode::SUCCESS),
+        AuditCommand::Receipt { seq } => {
+            print_json(&gh.receipt(seq)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Prove { from } => {
+            print_json(&gh.prove(from)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Key => {
+            let (public, origin) = gh.log_key()?;
+            println!("{public}  {origin}");
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::Verify { json } => {
             let result = gh.verify()?;
             if json {
                 print_json(&match &result {
                     Ok(v) => {
-                        serde_json::json!({"ok": true, "entries": v.entries, "checkpoints": v.checkpoints, "head": v.head})
+                        serde_json::json!({"ok": true, "entries": v.entries, "checkpoints": v.checkpoints, "tree-heads": v.tree_heads, "root": v.root, "head": v.head})
                     }
                     Err(e) => serde_json::json!({"ok": false, "seq": e.seq, "reason": e.reason}),
                 })?;
@@ -30,6 +48,12 @@ pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<Ex
                             v.checkpoints,
                             v.head.as_deref().unwrap_or("(empty log)")
                         );
+                        if let Some(root) = &v.root {
+                            println!(
+                                "{} signed tree heads; the newest covers every entry, Merkle root {root}",
+                                v.tree_heads
+                            );
+                        }
                     }
                     Ok(ExitCode::SUCCESS)
                 }
@@ -108,6 +132,51 @@ pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<Ex
             };
             gh.export(format, since, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `audit check-receipt`: a receipt, or a consistency proof, checked
+/// against the pinned log key.
+fn check_receipt(file: &Path, trust_key: &str) -> Result<ExitCode> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("`{}`", file.display()))?;
+    let key = gatehouse::ops::parse_public_key(trust_key)?;
+    // A run's JSON carries its receipt under `receipt`.
+    let value = value.get("receipt").cloned().unwrap_or(value);
+    let outcome = if value.get("proof").is_some() {
+        let proof: gatehouse_store::ConsistencyProof = serde_json::from_value(value)
+            .with_context(|| format!("`{}`: not a consistency proof", file.display()))?;
+        gatehouse::ops::check_consistency(&proof, &key).map(|(a, b)| {
+            format!(
+                "ok: the log of {} entries extends the log of {} ({})",
+                b.size, a.size, b.origin
+            )
+        })
+    } else {
+        let receipt: gatehouse_store::SignedReceipt = serde_json::from_value(value)
+            .with_context(|| format!("`{}`: not a receipt", file.display()))?;
+        gatehouse::ops::check_receipt(&receipt, &key).map(|h| {
+            format!(
+                "ok: entry {} is in the log of {} entries signed by {} (root {})",
+                receipt.entry.seq, h.size, h.origin, h.root
+            )
+        })
+    };
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("FAILED: {e}");
+            Ok(ExitCode::from(EXIT_FAIL_ON))
         }
     }
 }

@@ -209,7 +209,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                     gatehouse_zone::format_instant(ctx.now)
                 );
             }
-            print_judged(&judged, common.json)?;
+            let receipt = if common.json {
+                Some(gh.receipt(judged.receipt.seq)?)
+            } else {
+                None
+            };
+            print_judged(&judged, receipt.as_ref(), common.json)?;
             Ok(fail_on(&judged.report, verdicts.fail_on))
         }
         Command::Run {
@@ -227,7 +232,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             if let Some(kill) = &judged.killed {
                 eprintln!("gatehouse: agent `{}` killed: {}", kill.agent, kill.reason);
             }
-            print_judged(&judged, run.common.json)?;
+            let receipt = if run.common.json {
+                Some(gh.receipt(judged.receipt.seq)?)
+            } else {
+                None
+            };
+            print_judged(&judged, receipt.as_ref(), run.common.json)?;
             Ok(fail_on(&judged.report, verdicts.fail_on))
         }
         Command::Build {

@@ -143,14 +143,24 @@ pub(crate) fn action_line(a: &Action) -> String {
 }
 
 /// A judged run, then the entry that records it.
-pub(crate) fn print_judged(judged: &gatehouse::ops::Judged, json: bool) -> Result<()> {
-    print_report(&judged.report, json)?;
-    if !json {
-        println!(
-            "recorded: audit entry {} (run `{}`)",
-            judged.receipt.seq, judged.report.context.run_id
-        );
+pub(crate) fn print_judged(
+    judged: &gatehouse::ops::Judged,
+    receipt: Option<&gatehouse_store::SignedReceipt>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        // The report, with the receipt of the entry that records it.
+        let mut value = serde_json::to_value(&judged.report)?;
+        if let (Some(map), Some(r)) = (value.as_object_mut(), receipt) {
+            map.insert("receipt".into(), serde_json::to_value(r)?);
+        }
+        return print_json(&value);
     }
+    print_report(&judged.report, false)?;
+    println!(
+        "recorded: audit entry {} (run `{}`)",
+        judged.receipt.seq, judged.report.context.run_id
+    );
     Ok(())
 }
 

@@ -253,21 +253,9 @@ pub fn build_crates(
             .unwrap_or_else(|| package.clone());
         let path = out_dir.join(format!("{stem}.wasm"));
         write_atomic(&path, &component)?;
-        let manifest = match manifest {
-            Some(mut m) => {
-                m.component = Some(crate::manifest::ComponentPin {
-                    path: format!("{stem}.wasm"),
-                    blake3: hash.to_hex().to_string(),
-                });
-                let mpath = out_dir.join(format!("{stem}.pack.toml"));
-                write_atomic(
-                    &mpath,
-                    m.to_toml().map_err(BuildError::WriteManifest)?.as_bytes(),
-                )?;
-                Some(mpath)
-            }
-            None => None,
-        };
+        let manifest = manifest
+            .map(|m| write_pinned_manifest(m, &out_dir, &stem, &hash))
+            .transpose()?;
         built.push(Built {
             package,
             manifest,
@@ -302,6 +290,26 @@ fn cargo_metadata(dir: &Path) -> Result<serde_json::Value, BuildError> {
     }
     serde_json::from_slice(&out.stdout)
         .map_err(|e| BuildError::Cargo(format!("cargo metadata: {e}")))
+}
+
+/// Write a pack's built manifest beside its component, pinned to the
+/// component's file and blake3; returns its path.
+pub(crate) fn write_pinned_manifest(
+    mut m: crate::PackManifest,
+    out_dir: &Path,
+    stem: &str,
+    hash: &blake3::Hash,
+) -> Result<PathBuf, BuildError> {
+    m.component = Some(crate::manifest::ComponentPin {
+        path: format!("{stem}.wasm"),
+        blake3: hash.to_hex().to_string(),
+    });
+    let mpath = out_dir.join(format!("{stem}.pack.toml"));
+    write_atomic(
+        &mpath,
+        m.to_toml().map_err(BuildError::WriteManifest)?.as_bytes(),
+    )?;
+    Ok(mpath)
 }
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {

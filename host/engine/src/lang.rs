@@ -12,8 +12,8 @@
 //! installs them in this checkout (`lang/python/.venv`, `lang/js/node_modules`),
 //! else on `PATH`; a version other than the pinned one is refused.
 
-use crate::build::{BuildError, Built, WIT_SOURCE, write_atomic};
-use crate::manifest::{ComponentPin, PackManifest};
+use crate::build::{BuildError, Built, WIT_SOURCE, write_atomic, write_pinned_manifest};
+use crate::manifest::PackManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -284,21 +284,9 @@ fn finish(
         source,
     })?;
     let hash = blake3::hash(&component);
-    let manifest = match manifest {
-        Some(mut m) => {
-            m.component = Some(ComponentPin {
-                path: format!("{stem}.wasm"),
-                blake3: hash.to_hex().to_string(),
-            });
-            let mpath = out_dir.join(format!("{stem}.pack.toml"));
-            write_atomic(
-                &mpath,
-                m.to_toml().map_err(BuildError::WriteManifest)?.as_bytes(),
-            )?;
-            Some(mpath)
-        }
-        None => None,
-    };
+    let manifest = manifest
+        .map(|m| write_pinned_manifest(m, out_dir, &stem, &hash))
+        .transpose()?;
     Ok(Built {
         package: stem,
         manifest,

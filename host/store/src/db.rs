@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The host key (which signs the audit log) is unusable.
     #[error("{0}")]
     HostKey(String),
+    /// The audit log could not be brought up to date.
+    #[error("audit log: {0}")]
+    AuditLog(String),
     /// The database was written by a newer gatehouse.
     #[error("database schema `{module}` is at version {found}; this gatehouse knows up to {known}")]
     SchemaTooNew {
@@ -156,7 +159,8 @@ pub(crate) struct Schema {
 }
 
 /// A module's backfill step (see [`Schema::backfill`]).
-pub(crate) type Backfill = fn(&rusqlite::Transaction<'_>, i64) -> rusqlite::Result<()>;
+pub(crate) type Backfill =
+    fn(&rusqlite::Transaction<'_>, i64, &HostKey) -> Result<(), crate::audit::AuditError>;
 
 /// Every module's schema, applied on open.
 const SCHEMAS: &[&Schema] = &[
@@ -270,7 +274,10 @@ impl Store {
             if let Some(backfill) = schema.backfill
                 && found < known
             {
-                backfill(&tx, found)?;
+                backfill(&tx, found, &self.key).map_err(|e| match e {
+                    crate::audit::AuditError::Store(e) => e,
+                    other => StoreError::AuditLog(other.to_string()),
+                })?;
             }
             tx.execute(
                 "INSERT INTO schema_version (module, version) VALUES (?1, ?2) ON CONFLICT(module) DO UPDATE SET version = ?2",

@@ -22,8 +22,9 @@ mod signing;
 mod trust;
 
 pub use audit::{
-    AuditError, AuditLog, AuditWriter, Entry, HOST_KEY_FILE, HostKey, NewEntry, Query, Receipt,
-    Verified, VerifyError,
+    AuditError, AuditLog, AuditWriter, Checked, ConsistencyProof, Entry, HOST_KEY_FILE, HostKey,
+    NewEntry, Query, Receipt, SignedReceipt, StoredEntry, Verified, VerifyError, check_consistency,
+    check_head, check_receipt,
 };
 pub use backend::{Audit, Backend, Blobs, Counters, Governance, Registry};
 pub use blobs::{BlobError, GcBlob, GcReport, Hash, IntegrityProblem, ParseHashError};

@@ -173,10 +173,12 @@ fn a_database_of_the_previous_schema_migrates_verifies_and_answers_queries() {
     };
     assert_eq!(version(dir.path()), 1, "the fixture predates the index");
     let log = open(dir.path());
-    assert_eq!(version(dir.path()), 2);
-    // The chain and its checkpoint signatures are untouched by the migration.
+    assert_eq!(version(dir.path()), 3);
+    // The chain and its checkpoint signatures are untouched by the
+    // migration, and the first signed tree head covers the whole chain.
     let verified = log.verify().unwrap().unwrap();
     assert_eq!(verified.entries, 6);
+    assert_eq!(verified.tree_heads, 1);
     // The entries written before the index are found through it.
     let by_agent = Query {
         agent: Some("outreach-eu".into()),
@@ -204,11 +206,11 @@ fn a_database_of_the_previous_schema_migrates_verifies_and_answers_queries() {
     log.append(&[outcome("run-0001", "run-0001/c-001", T0)])
         .unwrap();
     assert_eq!(log.query(&by_action).unwrap().len(), 3);
-    assert!(log.verify().unwrap().is_ok());
+    assert_eq!(log.verify().unwrap().unwrap().tree_heads, 2);
     // Opening again migrates nothing more.
     drop(log);
     open(dir.path());
-    assert_eq!(version(dir.path()), 2);
+    assert_eq!(version(dir.path()), 3);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Reading the audit log: verify, a run's entries, export.
 
 use super::{Error, Gatehouse, Operation};
-use gatehouse_store::{Entry, Query, Verified, VerifyError};
+use gatehouse_store::{ConsistencyProof, Entry, Query, SignedReceipt, Verified, VerifyError};
 
 /// What `verify` found: the log sound, or the first entry that is not.
 pub type Verification = Result<Verified, VerifyError>;
@@ -43,6 +43,28 @@ impl Gatehouse {
         Ok(self.log.query(q)?)
     }
 
+    /// The receipt of entry `seq`: the entry, the newest signed tree head
+    /// and the inclusion proof, checkable offline with the log key
+    /// ([`gatehouse_store::check_receipt`]).
+    pub fn receipt(&self, seq: u64) -> Result<SignedReceipt, Error> {
+        self.authorize(Operation::ReadAudit)?;
+        Ok(self.log.receipt(seq)?)
+    }
+
+    /// A consistency proof from the signed tree head at `from` entries to
+    /// the newest.
+    pub fn prove(&self, from: u64) -> Result<ConsistencyProof, Error> {
+        self.authorize(Operation::ReadAudit)?;
+        Ok(self.log.consistency(from)?)
+    }
+
+    /// The log's public key (hex) and origin, for auditors to pin.
+    pub fn log_key(&self) -> Result<(String, String), Error> {
+        self.authorize(Operation::ReadAudit)?;
+        let (public, origin) = self.log.log_key();
+        Ok((hex_encode(&public), origin))
+    }
+
     /// Write the entries at or after `since_ms` to `out` in `format`.
     pub fn export(
         &self,
@@ -72,4 +94,23 @@ impl Gatehouse {
         }
         Ok(entries.len())
     }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Read a public key given as 64 hex digits.
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], Error> {
+    let t = text.trim();
+    let bytes: Option<Vec<u8>> = (t.len() == 64)
+        .then(|| {
+            (0..32)
+                .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::Invalid(format!("`{t}` is not a public key (64 hex digits)")))
 }

@@ -19,8 +19,9 @@ mod runs;
 mod sources;
 
 pub use approval::{Approvable, approvals_needed};
-pub use audit::{ExportFormat, Verification};
+pub use audit::{ExportFormat, Verification, parse_public_key};
 pub use error::Error;
+pub use gatehouse_store::{check_consistency, check_receipt};
 pub use governance::Released;
 pub use learning::{PilotBatch, PilotStart, ScorecardQuery, read_gate};
 pub use registry::{Promotion, PublishRequest, split_version};

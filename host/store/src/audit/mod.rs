@@ -16,9 +16,16 @@
 //! checks every link, the sequence's continuity and every checkpoint
 //! signature, and names the first entry that does not match.
 
+mod heads;
+mod merkle;
 mod query;
+mod receipts;
 
 pub use query::Query;
+pub use receipts::{
+    Checked, ConsistencyProof, SignedReceipt, StoredEntry, check_consistency, check_head,
+    check_receipt,
+};
 
 use crate::db::{Schema, Store, StoreError};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
@@ -59,6 +66,18 @@ pub(crate) const SCHEMA: Schema = Schema {
             action_id TEXT NOT NULL,
             PRIMARY KEY (action_id, seq)
         ) WITHOUT ROWID;",
+        // 3: a signed tree head after every commit (see `heads`); the first
+        // head after the upgrade covers the chain written before.
+        "CREATE TABLE audit_heads (
+            size INTEGER PRIMARY KEY,
+            root TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            key_id TEXT NOT NULL,
+            prev TEXT NOT NULL,
+            last_entry TEXT NOT NULL,
+            frontier TEXT NOT NULL,
+            note TEXT NOT NULL
+        );",
     ],
     backfill: Some(query::backfill),
 };
@@ -89,6 +108,16 @@ pub enum AuditError {
     /// An entry's body is not JSON.
     #[error("entry body is not JSON: {0}")]
     Body(String),
+    /// The log no longer extends its last signed tree head: it was
+    /// rewritten, cut or extended behind the host's back. Nothing was
+    /// appended.
+    #[error("audit log entry {seq}: {reason}; refusing to append")]
+    Forked {
+        /// The first entry that does not match.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The writer thread is gone.
     #[error("the audit writer stopped")]
     WriterGone,
@@ -162,6 +191,11 @@ pub struct Verified {
     pub checkpoints: u64,
     /// The newest entry's hash (hex), if any.
     pub head: Option<String>,
+    /// Signed tree heads checked.
+    pub tree_heads: u64,
+    /// The Merkle root (hex, RFC 9162 over the entry hashes) that the newest
+    /// signed tree head covers, if any.
+    pub root: Option<String>,
 }
 
 const ZERO: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -201,6 +235,12 @@ pub(crate) fn append_in(
     key: &HostKey,
     entries: &[NewEntry],
 ) -> Result<Vec<Receipt>, AuditError> {
+    let Some(newest) = entries.last() else {
+        return Ok(Vec::new());
+    };
+    // INVARIANT: a new head extends the last signed one; a log rewritten
+    // underneath is refused here, before anything is written.
+    let (mut frontier, prev_head) = heads::frontier_to_extend(tx)?;
     let (mut seq, mut prev): (u64, String) = tx
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -219,6 +259,7 @@ pub(crate) fn append_in(
             "INSERT INTO audit (seq, at_ms, kind, run_id, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![seq as i64, e.at_ms, e.kind, e.run_id, body, prev, hash],
         )?;
+        frontier.push(heads::leaf(&hash)?);
         receipts.push(Receipt {
             seq,
             hash: hash.clone(),
@@ -228,11 +269,10 @@ pub(crate) fn append_in(
     if let Some(first) = receipts.first() {
         query::index_from(tx, first.seq)?;
     }
+    heads::sign_head(tx, key, &frontier, &prev, &prev_head, newest.at_ms)?;
     // INVARIANT: every commit signs its newest entry, so verify can tell
     // a truncated or rewritten tail from a sound one.
-    if let (Some(last), Some(e)) = (receipts.last(), entries.last()) {
-        sign_checkpoint(tx, key, last.seq, &last.hash, e.at_ms)?;
-    }
+    sign_checkpoint(tx, key, seq, &prev, newest.at_ms)?;
     Ok(receipts)
 }
 
@@ -438,6 +478,7 @@ impl AuditLog {
             }
         }
         let key = self.store.host_key().verifying_key();
+        let mut tree = heads::HeadCheck::new(&conn, self.store.host_key())?;
         let mut stmt = conn
             .prepare("SELECT seq, at_ms, kind, run_id, body, prev, hash FROM audit ORDER BY seq")?;
         let mut rows = stmt.query([])?;
@@ -495,9 +536,17 @@ impl AuditLog {
                 }
                 checked += 1;
             }
+            if let Err(reason) = tree.entry(seq, &hash) {
+                return Ok(Err(VerifyError { seq, reason }));
+            }
             prev = hash;
             expected_seq += 1;
             count += 1;
+        }
+        let signed_heads = tree.checked;
+        let root = tree.newest.as_ref().map(|(_, root)| root.clone());
+        if let Err((seq, reason)) = tree.finish(count) {
+            return Ok(Err(VerifyError { seq, reason }));
         }
         if let Some((&seq, _)) = checkpoints.iter().next() {
             return Ok(Err(VerifyError {
@@ -510,6 +559,8 @@ impl AuditLog {
             entries: count,
             checkpoints: checked,
             head: (count > 0).then_some(prev),
+            tree_heads: signed_heads,
+            root,
         }))
     }
 }

@@ -72,10 +72,18 @@ pub(crate) fn index_from(tx: &rusqlite::Transaction<'_>, first_seq: u64) -> rusq
 }
 
 /// The audit module's backfill: index every entry written before version
-/// 2 added the index.
-pub(crate) fn backfill(tx: &rusqlite::Transaction<'_>, found: i64) -> rusqlite::Result<()> {
-    if found >= 1 {
+/// 2 added the index; sign the first tree head over a log written before
+/// version 3 added them.
+pub(crate) fn backfill(
+    tx: &rusqlite::Transaction<'_>,
+    found: i64,
+    key: &super::HostKey,
+) -> Result<(), AuditError> {
+    if found == 1 {
         index_from(tx, 0)?;
+    }
+    if (1..3).contains(&found) {
+        super::heads::sign_genesis(tx, key)?;
     }
     Ok(())
 }
