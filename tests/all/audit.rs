@@ -428,3 +428,49 @@ fn a_candidate_pack_is_backtested_against_recorded_runs() {
     );
     assert!(!backtest.examples.is_empty() && backtest.examples.len() <= 5);
 }
+
+#[test]
+fn a_witness_outside_the_data_directory_names_a_rolled_back_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, backup, witness) = (
+        tmp.path().join("data"),
+        tmp.path().join("backup"),
+        tmp.path().join("witness"),
+    );
+    let w = witness.to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let o = gatehouse(&data, args);
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        text(&o.stdout)
+    };
+    ok(&[
+        "kill",
+        "outreach-eu",
+        "--reason",
+        "incident",
+        "--witness",
+        w,
+    ]);
+    std::fs::create_dir_all(&backup).unwrap();
+    for f in std::fs::read_dir(&data).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), backup.join(f.file_name())).unwrap();
+    }
+    ok(&["revive", "outreach-eu", "--reason", "fixed", "--witness", w]);
+    assert!(ok(&["audit", "verify", "--witness", w]).contains("consistent with 2 heads"));
+    // Yesterday's copy put back: it verifies on its own, not against the witness.
+    for f in std::fs::read_dir(&backup).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), data.join(f.file_name())).unwrap();
+    }
+    let _ = std::fs::remove_file(data.join("gatehouse.db-wal"));
+    let _ = std::fs::remove_file(data.join("gatehouse.db-shm"));
+    ok(&["audit", "verify"]);
+    let o = gatehouse(&data, &["audit", "verify", "--witness", w]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("entry 2: missing"),
+        "{}",
+        text(&o.stdout)
+    );
+}

@@ -20,6 +20,11 @@ pub(crate) struct Cli {
     /// $GATEHOUSE_DATA, else ~/.local/share/gatehouse.
     #[arg(long, global = true)]
     pub(crate) data_dir: Option<PathBuf>,
+    /// A witness directory, outside the data directory: every signed tree head is also appended
+    /// there, and `audit verify` checks the log against every head it holds. Default:
+    /// $GATEHOUSE_WITNESS.
+    #[arg(long, global = true)]
+    pub(crate) witness: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -30,7 +30,10 @@ pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<Ex
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Verify { json } => {
-            let result = gh.verify()?;
+            let result = match auth::witness() {
+                Some(dir) => gh.verify_witnessed(dir)?,
+                None => gh.verify()?,
+            };
             if json {
                 print_json(&match &result {
                     Ok(v) => {
@@ -48,6 +51,9 @@ pub(crate) fn audit_command(data_dir: &Path, command: AuditCommand) -> Result<Ex
                             v.checkpoints,
                             v.head.as_deref().unwrap_or("(empty log)")
                         );
+                        if v.witnessed > 0 {
+                            println!("consistent with {} heads the witness holds", v.witnessed);
+                        }
                         if let Some(root) = &v.root {
                             println!(
                                 "{} signed tree heads; the newest covers every entry, Merkle root {root}",

@@ -60,13 +60,28 @@ fn token() -> Result<Option<String>> {
     }
 }
 
+/// The witness directory of this invocation (`--witness`, else
+/// `$GATEHOUSE_WITNESS`), set once by `main`.
+static WITNESS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Set the witness directory for every facade this invocation opens.
+pub fn set_witness(dir: Option<PathBuf>) {
+    let dir = dir.or_else(|| std::env::var_os("GATEHOUSE_WITNESS").map(PathBuf::from));
+    let _ = WITNESS.set(dir);
+}
+
+/// The witness directory, if any.
+pub fn witness() -> Option<&'static Path> {
+    WITNESS.get().and_then(|d| d.as_deref())
+}
+
 /// The facade over `data_dir` for the caller the environment names.
 pub fn open(data_dir: &Path) -> Result<Gatehouse> {
     let credentials = match token()? {
         Some(t) => Credentials::Token(t),
         None => Credentials::None,
     };
-    Ok(Gatehouse::open(data_dir, &credentials)?)
+    Ok(Gatehouse::open(data_dir, &credentials)?.with_witness(witness()))
 }
 
 /// Run a principal command.

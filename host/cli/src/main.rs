@@ -42,6 +42,7 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
+    auth::set_witness(cli.witness.clone());
     let data_dir = cli
         .data_dir
         .clone()

@@ -145,7 +145,15 @@ pub struct Store {
     /// The key that signs the audit log's checkpoints; every state change
     /// appends its audit entry, signed, in its own transaction.
     key: HostKey,
+    /// Where every signed tree head is also appended, outside the store.
+    witness: std::sync::RwLock<Option<PathBuf>>,
 }
+
+/// The file in a witness directory that holds the signed tree heads.
+pub const WITNESS_FILE: &str = "gatehouse-heads.log";
+
+/// The line between two heads in a witness file.
+pub(crate) const WITNESS_SEPARATOR: &str = "~~~\n";
 
 /// One module's schema: its name and its migrations, in order. Migration
 /// `i` brings the module from version `i` to `i + 1`.
@@ -201,6 +209,7 @@ impl Store {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
             key,
+            witness: std::sync::RwLock::new(None),
         };
         store.migrate()?;
         Ok(store)
@@ -237,8 +246,40 @@ impl Store {
             run_id: None,
             body,
         };
-        append_in(&tx, &self.key, &[entry]).map_err(|e| failed(Box::new(e)))?;
-        tx.commit()
+        let appended = append_in(&tx, &self.key, &[entry]).map_err(|e| failed(Box::new(e)))?;
+        tx.commit()?;
+        self.witness(appended.head.as_deref())
+            .map_err(|e| failed(format!("witness: {e}").into()))
+    }
+
+    /// Also append every signed tree head to `dir`'s witness file
+    /// ([`WITNESS_FILE`]): a record outside the store that a rollback or a
+    /// truncation of the store cannot reach (keep it on another disk or
+    /// machine).
+    pub fn set_witness(&self, dir: Option<&Path>) {
+        let mut w = self.witness.write().unwrap_or_else(|e| e.into_inner());
+        *w = dir.map(Path::to_path_buf);
+    }
+
+    /// Hand a committed head to the witness, if one is set (durably).
+    pub(crate) fn witness(&self, head: Option<&str>) -> std::io::Result<()> {
+        let dir = self
+            .witness
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let (Some(dir), Some(head)) = (dir, head) else {
+            return Ok(());
+        };
+        use std::io::Write;
+        std::fs::create_dir_all(&dir)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(WITNESS_FILE))?;
+        f.write_all(head.as_bytes())?;
+        f.write_all(WITNESS_SEPARATOR.as_bytes())?;
+        f.sync_data()
     }
 
     /// The connection (for the modules of this crate).

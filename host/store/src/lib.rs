@@ -31,7 +31,7 @@ pub use blobs::{BlobError, GcBlob, GcReport, Hash, IntegrityProblem, ParseHashEr
 pub use channels::{
     ANY, ChannelError, ChannelMove, ChannelPointer, MoveOp, Pin, RollbackTo, Scope,
 };
-pub use db::{BackendError, BackendErrorKind, Store, StoreError, default_data_dir};
+pub use db::{BackendError, BackendErrorKind, Store, StoreError, WITNESS_FILE, default_data_dir};
 pub use governance::{
     Approval, ApprovalError, ApprovalId, ApprovalRequest, ApprovalStatus, AuthError, CapExceeded,
     Charge, Charged, CounterError, Exposure, ExposureCounts, ExposureError, Forbidden, IssuedToken,

@@ -268,3 +268,55 @@ fn a_consistency_proof_shows_the_log_only_grew() {
     // From a size no head was signed at: refused, not guessed.
     assert!(log.consistency(21).is_err());
 }
+
+/// Copy a data directory (as a backup an insider might put back).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_witness_catches_a_rollback_of_the_whole_directory_and_refuses_forged_heads() {
+    let data = tempfile::tempdir().unwrap();
+    let witness = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let log = open(data.path());
+    log.store().set_witness(Some(witness.path()));
+    for i in 1..=5 {
+        log.append(&[entry(i)]).unwrap();
+    }
+    drop(log);
+    copy_dir(data.path(), backup.path());
+    let log = open(data.path());
+    log.store().set_witness(Some(witness.path()));
+    for i in 6..=9 {
+        log.append(&[entry(i)]).unwrap();
+    }
+    let v = log.verify_witnessed(witness.path()).unwrap().unwrap();
+    assert_eq!((v.entries, v.witnessed), (9, 9));
+    drop(log);
+    // Yesterday's copy put back: sound in itself, and verify alone passes.
+    std::fs::remove_dir_all(data.path()).unwrap();
+    copy_dir(backup.path(), data.path());
+    let log = open(data.path());
+    assert!(log.verify().unwrap().is_ok(), "internally consistent");
+    let err = log.verify_witnessed(witness.path()).unwrap().unwrap_err();
+    assert_eq!(err.seq, 6, "{err}");
+    assert!(
+        err.reason.contains("4 acknowledged entries are gone"),
+        "{err}"
+    );
+    // A forged witness record is refused, not trusted.
+    std::fs::write(
+        witness.path().join(gatehouse_store::WITNESS_FILE),
+        "gatehouse.audit/x\n3\nAAAA\n\n\u{2014} gatehouse.audit/x AAAA\n~~~\n",
+    )
+    .unwrap();
+    match log.verify_witnessed(witness.path()) {
+        Err(AuditError::Witness(e)) => assert!(e.contains("head 1"), "{e}"),
+        other => panic!("a forged witness record was trusted: {other:?}"),
+    }
+}

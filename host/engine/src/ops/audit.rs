@@ -24,6 +24,13 @@ impl Gatehouse {
         Ok(self.log.verify()?)
     }
 
+    /// [`Gatehouse::verify`], then check the log against every head the
+    /// witness in `dir` holds (truncation and rollback are named).
+    pub fn verify_witnessed(&self, dir: &std::path::Path) -> Result<Verification, Error> {
+        self.authorize(Operation::ReadAudit)?;
+        Ok(self.log.verify_witnessed(dir)?)
+    }
+
     /// The entries of one run, in order.
     pub fn run_entries(&self, run_id: &str) -> Result<Vec<Entry>, Error> {
         self.authorize(Operation::ReadAudit)?;

@@ -110,6 +110,13 @@ impl Gatehouse {
         self
     }
 
+    /// Also append every signed tree head to the witness file in `dir`
+    /// (outside the data directory; see [`gatehouse_store::WITNESS_FILE`]).
+    pub fn with_witness(self, dir: Option<&Path>) -> Self {
+        self.store.set_witness(dir);
+        self
+    }
+
     /// Move the fixed clock (a simulation's day), or switch clocks.
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;

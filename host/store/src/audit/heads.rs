@@ -289,7 +289,7 @@ pub(crate) fn sign_head(
     last_entry: &str,
     prev: &str,
     at_ms: i64,
-) -> Result<(), AuditError> {
+) -> Result<String, AuditError> {
     let root = frontier.root();
     let text = body(&origin(key), frontier.size(), &root, at_ms, prev);
     let note = sign_note(&text, key);
@@ -309,7 +309,7 @@ pub(crate) fn sign_head(
             note
         ],
     )?;
-    Ok(())
+    Ok(note)
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -376,7 +376,7 @@ pub(crate) fn sign_genesis(
         [end as i64],
         |r| r.get(0),
     )?;
-    sign_head(tx, key, &frontier, &end_hash, ZERO, at_ms)
+    sign_head(tx, key, &frontier, &end_hash, ZERO, at_ms).map(drop)
 }
 
 /// Checks the signed heads against the entries as `verify` walks them.

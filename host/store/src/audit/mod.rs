@@ -118,6 +118,10 @@ pub enum AuditError {
         /// What is wrong.
         reason: String,
     },
+    /// The signed tree head was committed but could not be handed to the
+    /// witness: the append is not acknowledged.
+    #[error("witness: {0}")]
+    Witness(String),
     /// The writer thread is gone.
     #[error("the audit writer stopped")]
     WriterGone,
@@ -196,6 +200,8 @@ pub struct Verified {
     /// The Merkle root (hex, RFC 9162 over the entry hashes) that the newest
     /// signed tree head covers, if any.
     pub root: Option<String>,
+    /// Heads a witness holds that the log was checked against.
+    pub witnessed: u64,
 }
 
 const ZERO: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -230,13 +236,23 @@ fn entry_hash(
 /// Append `entries` inside `tx` and sign a checkpoint over the newest:
 /// the entries are durable exactly when `tx` commits, together with
 /// whatever else `tx` wrote.
+/// What [`append_in`] wrote: the receipts, and the signed tree head (a
+/// note) covering them, to hand to a witness once committed.
+pub(crate) struct Appended {
+    pub(crate) receipts: Vec<Receipt>,
+    pub(crate) head: Option<String>,
+}
+
 pub(crate) fn append_in(
     tx: &rusqlite::Transaction<'_>,
     key: &HostKey,
     entries: &[NewEntry],
-) -> Result<Vec<Receipt>, AuditError> {
+) -> Result<Appended, AuditError> {
     let Some(newest) = entries.last() else {
-        return Ok(Vec::new());
+        return Ok(Appended {
+            receipts: Vec::new(),
+            head: None,
+        });
     };
     // INVARIANT: a new head extends the last signed one; a log rewritten
     // underneath is refused here, before anything is written.
@@ -269,11 +285,14 @@ pub(crate) fn append_in(
     if let Some(first) = receipts.first() {
         query::index_from(tx, first.seq)?;
     }
-    heads::sign_head(tx, key, &frontier, &prev, &prev_head, newest.at_ms)?;
+    let head = heads::sign_head(tx, key, &frontier, &prev, &prev_head, newest.at_ms)?;
     // INVARIANT: every commit signs its newest entry, so verify can tell
     // a truncated or rewritten tail from a sound one.
     sign_checkpoint(tx, key, seq, &prev, newest.at_ms)?;
-    Ok(receipts)
+    Ok(Appended {
+        receipts,
+        head: Some(head),
+    })
 }
 
 fn sign_checkpoint(
@@ -402,9 +421,13 @@ impl AuditLog {
     pub fn append(&self, entries: &[NewEntry]) -> Result<Vec<Receipt>, AuditError> {
         let mut conn = self.store.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let receipts = append_in(&tx, self.store.host_key(), entries)?;
+        let appended = append_in(&tx, self.store.host_key(), entries)?;
         tx.commit()?;
-        Ok(receipts)
+        drop(conn);
+        self.store
+            .witness(appended.head.as_deref())
+            .map_err(|e| AuditError::Witness(e.to_string()))?;
+        Ok(appended.receipts)
     }
 
     /// Sign a checkpoint over the newest entry (no-op on an empty log).
@@ -561,6 +584,7 @@ impl AuditLog {
             head: (count > 0).then_some(prev),
             tree_heads: signed_heads,
             root,
+            witnessed: 0,
         }))
     }
 }

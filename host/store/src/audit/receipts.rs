@@ -5,9 +5,11 @@
 
 use super::heads::{self, Head};
 use super::merkle::{self, Hash};
-use super::{AuditError, AuditLog, entry_hash};
+use super::{AuditError, AuditLog, Verified, VerifyError, entry_hash};
+use crate::db::{WITNESS_FILE, WITNESS_SEPARATOR};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// An entry exactly as stored: the fields its hash covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +246,69 @@ impl AuditLog {
             to: to.note,
             proof: proof.iter().map(hex::encode).collect(),
         })
+    }
+
+    /// [`AuditLog::verify`], then check the log against every signed head
+    /// the witness in `dir` holds: a log shorter than a witnessed head
+    /// (truncated, or the whole directory rolled back) is named at its
+    /// first missing entry; one whose first entries no longer give a
+    /// witnessed root is named as rewritten.
+    pub fn verify_witnessed(
+        &self,
+        dir: &Path,
+    ) -> Result<Result<Verified, VerifyError>, AuditError> {
+        let mut verified = match self.verify()? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let path = dir.join(WITNESS_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| AuditError::Witness(format!("`{}`: {e}", path.display())))?;
+        let (public, _) = self.log_key();
+        let mut witnessed = Vec::new();
+        for (i, note) in text
+            .split(WITNESS_SEPARATOR)
+            .filter(|n| !n.trim().is_empty())
+            .enumerate()
+        {
+            let head = check_head(note, &public).map_err(|e| {
+                AuditError::Witness(format!("`{}`: head {}: {e}", path.display(), i + 1))
+            })?;
+            witnessed.push((head.size, head.root));
+        }
+        witnessed.sort();
+        let entries = verified.entries;
+        if let Some((size, _)) = witnessed.iter().rev().find(|(size, _)| *size > entries) {
+            return Ok(Err(VerifyError {
+                seq: entries + 1,
+                reason: format!(
+                    "missing: the witness holds a signed head of {size} entries and the log has \
+                     {entries}; {} acknowledged entries are gone (truncated, or rolled back)",
+                    size - entries
+                ),
+            }));
+        }
+        let conn = self.store().conn();
+        let mut frontier = merkle::Frontier::default();
+        let mut stmt = conn.prepare("SELECT hash FROM audit ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let mut next = witnessed.iter().peekable();
+        while let Some(row) = rows.next()? {
+            frontier.push(heads::leaf(&row.get::<_, String>(0)?)?);
+            while let Some((size, root)) = next.next_if(|(s, _)| *s == frontier.size()) {
+                if hex::encode(frontier.root()) != *root {
+                    return Ok(Err(VerifyError {
+                        seq: *size,
+                        reason: format!(
+                            "the log's first {size} entries are not those of the witnessed head \
+                             (the log was rewritten)"
+                        ),
+                    }));
+                }
+                verified.witnessed += 1;
+            }
+        }
+        Ok(Ok(verified))
     }
 
     /// The log's public key (32 bytes) and origin, for auditors to pin.
